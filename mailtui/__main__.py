@@ -1,0 +1,3 @@
+from mailtui.cli import main
+
+raise SystemExit(main())
