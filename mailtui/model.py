@@ -287,6 +287,11 @@ class ProbeResult:
     capabilities_after: list[str] | None = None
     protocol_error: str | None = None
     """The server spoke something that was not the expected protocol."""
+    tls_error: str | None = None
+    """Why the TLS handshake failed, when it did."""
+    mismatch: str | None = None
+    """"tls-on-plain-port" or "plaintext-on-tls-port" when the port speaks
+    the other way round from its service."""
     findings: list[Finding] = field(default_factory=list)
     verdict: Verdict = Verdict.UNREACHABLE
     transcript: list[TranscriptEvent] = field(default_factory=list)
@@ -311,6 +316,8 @@ class ProbeResult:
             "greeting": self.greeting,
             "temporary_failure": self.temporary_failure,
             "protocol_error": self.protocol_error,
+            "tls_error": self.tls_error,
+            "mismatch": self.mismatch,
             "starttls": asdict(self.starttls) if self.starttls else None,
             "tls": asdict(self.tls) if self.tls else None,
             "certificate": asdict(self.certificate) if self.certificate else None,
@@ -359,6 +366,8 @@ class ProbeResult:
             greeting=data.get("greeting"),
             temporary_failure=data.get("temporary_failure"),
             protocol_error=data.get("protocol_error"),
+            tls_error=data.get("tls_error"),
+            mismatch=data.get("mismatch"),
             starttls=StartTls(**data["starttls"]) if data.get("starttls") else None,
             tls=TlsFacts(**data["tls"]) if data.get("tls") else None,
             certificate=(
