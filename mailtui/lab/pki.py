@@ -20,6 +20,7 @@ import hashlib
 import ipaddress
 import ssl
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,12 +166,15 @@ class LabPki:
         )
         if legacy or variant in _NEEDS_SECLEVEL_0:
             context.set_ciphers("DEFAULT:@SECLEVEL=0")
-        if legacy:
-            context.minimum_version = ssl.TLSVersion.TLSv1
-        if minimum_version is not None:
-            context.minimum_version = minimum_version
-        if maximum_version is not None:
-            context.maximum_version = maximum_version
+        with warnings.catch_warnings():
+            # Old versions are asked for on purpose: the lab imitates old servers.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if legacy:
+                context.minimum_version = ssl.TLSVersion.TLSv1
+            if minimum_version is not None:
+                context.minimum_version = minimum_version
+            if maximum_version is not None:
+                context.maximum_version = maximum_version
         context.load_cert_chain(chain_file, key_file)
         return context
 
