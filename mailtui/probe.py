@@ -1,15 +1,75 @@
 """The asyncio probe engine: one coroutine per endpoint, bounded and timed.
 
-(API stub; the implementation lands next.)
+A probe resolves the name (once per scan), connects, runs the protocol's
+sans-I/O dialogue over the connection, upgrades to TLS when the dialogue
+asks, checks the certificate chain, and records every line as a transcript
+event. Then `findings.assess` turns the facts into findings and a verdict.
+
+What keeps it honest and polite:
+
+- every read has the stage timeout and every endpoint a deadline, so a
+  silent or filtered port costs its timeout and never delays other rows;
+- a global semaphore bounds the scan, and one per address bounds how hard
+  any single server is hit;
+- the dialogue caps line length and reply size, and the transcript is
+  capped too, so a hostile server cannot exhaust memory;
+- the TLS handshake is done without verification, so the chain is kept even
+  when it is bad; validation is a separate step (`certs.check_chain`);
+- after a STARTTLS go-ahead, any plaintext already received is set aside as
+  injected and reported, never parsed as if it came over TLS;
+- nothing the network does raises out of `probe_endpoint`: it becomes a
+  state and an error message. Cancellation does propagate, and closes the
+  socket on its way out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
+import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from mailtui.model import Endpoint, ProbeResult, Scan, Stage
+from mailtui import __version__, certs, tls
+from mailtui.findings import assess
+from mailtui.model import (
+    CertCheck,
+    Direction,
+    Endpoint,
+    ProbeResult,
+    Scan,
+    Security,
+    Stage,
+    StartTls,
+    State,
+    TranscriptEvent,
+)
+from mailtui.protocols import make_dialogue
+from mailtui.protocols.base import Dialogue, Done, NeedData, Send, UpgradeTls, decode
+
+log = logging.getLogger(__name__)
+
+MAX_TRANSCRIPT_EVENTS = 400
+"""Events kept per endpoint; the rest is summarised in one note."""
+
+MAX_TRANSCRIPT_CHARS = 64_000
+"""Characters of transcript text kept per endpoint."""
+
+READ_SIZE = 16_384
+
+# OpenSSL's reasons when the peer's first bytes are not a TLS record: what
+# a plaintext greeting looks like to a TLS client.
+_NOT_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "UNKNOWN_PROTOCOL",
+    "HTTP_REQUEST",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+}
 
 
 @dataclass
@@ -33,6 +93,19 @@ class ProbeOptions:
     all_addresses: bool = False
     """Probe every address a name resolves to, not only the first."""
 
+    def describe(self) -> dict[str, object]:
+        """The options as plain data, for the scan's record."""
+        return {
+            "timeout": self.timeout,
+            "deadline": self.deadline,
+            "concurrency": self.concurrency,
+            "per_host": self.per_host,
+            "client_name": self.client_name,
+            "ca_file": str(self.ca_file) if self.ca_file else None,
+            "resolve": dict(self.resolve),
+            "all_addresses": self.all_addresses,
+        }
+
 
 @dataclass(frozen=True)
 class StageChanged:
@@ -53,13 +126,427 @@ ProbeEvent = StageChanged | ProbeFinished
 ProgressCallback = Callable[[ProbeEvent], None]
 
 
+class _Limits:
+    """The semaphores and the resolver cache one scan shares."""
+
+    def __init__(self, options: ProbeOptions) -> None:
+        self.options = options
+        self.scan = asyncio.Semaphore(max(1, options.concurrency))
+        self._per_address: dict[str, asyncio.Semaphore] = {}
+        self._resolved: dict[str, asyncio.Future[list[str]]] = {}
+
+    def for_address(self, address: str) -> asyncio.Semaphore:
+        if address not in self._per_address:
+            limit = max(1, self.options.per_host)
+            self._per_address[address] = asyncio.Semaphore(limit)
+        return self._per_address[address]
+
+    async def resolve(self, host: str) -> list[str]:
+        """Addresses of `host`, asked once per scan however many ports."""
+        if host not in self._resolved:
+            loop = asyncio.get_running_loop()
+            self._resolved[host] = asyncio.ensure_future(_getaddrinfo(loop, host))
+        return await asyncio.shield(self._resolved[host])
+
+
+async def _getaddrinfo(loop: asyncio.AbstractEventLoop, host: str) -> list[str]:
+    infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _Recorder:
+    """The transcript of one probe, capped in events and characters."""
+
+    def __init__(self, result: ProbeResult, started: float) -> None:
+        self._events = result.transcript
+        self._started = started
+        self._chars = 0
+        self._dropped = 0
+
+    def add(self, direction: Direction, text: str) -> None:
+        if (
+            len(self._events) >= MAX_TRANSCRIPT_EVENTS
+            or self._chars + len(text) > MAX_TRANSCRIPT_CHARS
+        ):
+            self._dropped += 1
+            return
+        self._chars += len(text)
+        t_ms = (time.perf_counter() - self._started) * 1000
+        self._events.append(TranscriptEvent(t_ms, direction, text))
+
+    def note(self, text: str) -> None:
+        self.add(Direction.NOTE, text)
+
+    def close(self) -> None:
+        if self._dropped:
+            t_ms = (time.perf_counter() - self._started) * 1000
+            text = f"transcript capped: {self._dropped} more events not kept"
+            self._events.append(TranscriptEvent(t_ms, Direction.NOTE, text))
+
+
+class _Probe:
+    """One endpoint's probe; its steps are methods, its facts the result."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        options: ProbeOptions,
+        limits: _Limits,
+        on_event: ProgressCallback | None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.options = options
+        self.limits = limits
+        self.on_event = on_event
+        self.result = ProbeResult(endpoint=endpoint)
+        self.started = time.perf_counter()
+        self.record = _Recorder(self.result, self.started)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.dialogue: Dialogue | None = None
+
+    # -- helpers -----------------------------------------------------------
+
+    def stage(self, stage: Stage) -> None:
+        self.result.stage = stage
+        if self.on_event is not None:
+            self.on_event(StageChanged(self.endpoint, stage))
+
+    def elapsed_ms(self, since: float) -> float:
+        return (time.perf_counter() - since) * 1000
+
+    # -- the steps ---------------------------------------------------------
+
+    async def run(self) -> ProbeResult:
+        try:
+            async with asyncio.timeout(self.options.deadline):
+                await self._run_steps()
+        except TimeoutError:
+            self.result.error = self.result.error or (
+                f"deadline of {self.options.deadline:g} s reached during "
+                f"{self.result.stage}"
+            )
+            self.record.note(self.result.error)
+        finally:
+            self._close()
+        self._take_facts()
+        self.record.close()
+        self.result.elapsed_ms = self.elapsed_ms(self.started)
+        self.stage(Stage.DONE)
+        assess(self.result)
+        return self.result
+
+    async def _run_steps(self) -> None:
+        address = await self._resolve()
+        if address is None:
+            return
+        async with self.limits.for_address(address):
+            if not await self._connect(address):
+                return
+            if self.endpoint.security is Security.TLS and not await self._handshake(
+                starttls=False
+            ):
+                return
+            await self._converse()
+
+    async def _resolve(self) -> str | None:
+        ep = self.endpoint
+        pinned = ep.address or self.options.resolve.get(ep.host)
+        if pinned:
+            self.result.addresses = [pinned]
+            return pinned
+        self.stage(Stage.RESOLVING)
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                addresses = await self.limits.resolve(ep.host)
+        except TimeoutError:
+            self.result.state = State.UNRESOLVED
+            self.result.error = f"no DNS answer within {self.options.timeout:g} s"
+        except (socket.gaierror, UnicodeError, OSError) as exc:
+            self.result.state = State.UNRESOLVED
+            self.result.error = _gai_message(exc)
+        else:
+            self.result.timings["resolve"] = self.elapsed_ms(t0)
+            self.result.addresses = addresses
+            return addresses[0] if addresses else None
+        self.record.note(f"cannot resolve {ep.host}: {self.result.error}")
+        return None
+
+    async def _connect(self, address: str) -> bool:
+        self.stage(Stage.CONNECTING)
+        self.result.address = address
+        port = self.endpoint.port
+        t0 = time.perf_counter()
+        shown = f"[{address}]" if ":" in address else address
+        self.record.note(f"connecting to {shown}:{port}")
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                self.reader, self.writer = await asyncio.open_connection(
+                    address, port, limit=READ_SIZE * 4
+                )
+        except TimeoutError:
+            self.result.state = State.TIMEOUT
+            self.result.error = (
+                f"no answer to the connection attempt within {self.options.timeout:g} s"
+            )
+        except ConnectionRefusedError:
+            self.result.state = State.REFUSED
+            self.result.error = "connection refused"
+        except OSError as exc:
+            self.result.state = State.ERROR
+            self.result.error = exc.strerror or str(exc)
+        else:
+            self.result.state = State.OPEN
+            self.result.timings["connect"] = self.elapsed_ms(t0)
+            self.record.note(f"connected in {self.result.timings['connect']:.1f} ms")
+            return True
+        self.record.note(self.result.error)
+        return False
+
+    async def _handshake(self, *, starttls: bool) -> bool:
+        """Upgrade the connection; on failure record why and return False."""
+        assert self.writer is not None
+        self.stage(Stage.HANDSHAKE)
+        t0 = time.perf_counter()
+        try:
+            await self.writer.start_tls(
+                tls.probe_context(),
+                server_hostname=self.endpoint.server_name,
+                ssl_handshake_timeout=self.options.timeout,
+            )
+        except (ssl.SSLError, OSError, TimeoutError, EOFError) as exc:
+            self.result.tls_error = _tls_message(exc, self.options.timeout)
+            if (
+                not starttls
+                and isinstance(exc, ssl.SSLError)
+                and exc.reason in _NOT_TLS_REASONS
+            ):
+                self.result.mismatch = "plaintext-on-tls-port"
+            self.record.note(f"TLS handshake failed: {self.result.tls_error}")
+            return False
+        self.result.timings["handshake"] = self.elapsed_ms(t0)
+        self._capture_tls()
+        return True
+
+    def _capture_tls(self) -> None:
+        assert self.writer is not None
+        ssl_object = self.writer.get_extra_info("ssl_object")
+        facts = tls.tls_facts(ssl_object)
+        self.result.tls = facts
+        self.record.note(
+            f"TLS handshake done in {self.result.timings['handshake']:.1f} ms: "
+            f"{facts.version}, {facts.cipher}, {facts.bits} bits"
+        )
+        try:
+            chain = tls.peer_chain_der(ssl_object)
+        except (ValueError, ssl.SSLError) as exc:
+            self.result.certificate = CertCheck(problems=["malformed"], detail=str(exc))
+            return
+        self.result.certificate = certs.check_chain(
+            chain, self.endpoint.server_name, ca_file=self.options.ca_file
+        )
+        checked = self.result.certificate
+        verdict = "trusted" if checked.trusted else ", ".join(checked.problems)
+        self.record.note(
+            f"certificate chain of {len(checked.chain)}: {verdict or 'untrusted'}"
+        )
+
+    async def _converse(self) -> None:
+        """Run the dialogue until it is done or the server stops answering."""
+        assert self.reader is not None and self.writer is not None
+        is_tls = self.endpoint.security is Security.TLS
+        dialogue = self.dialogue = make_dialogue(
+            self.endpoint.protocol,
+            tls_active=is_tls,
+            try_starttls=not is_tls,
+            client_name=self.options.client_name,
+        )
+        greeted_at: float | None = None
+        t0 = time.perf_counter()
+        while True:
+            action = dialogue.next_action()
+            if isinstance(action, Done):
+                break
+            if isinstance(action, Send):
+                self.record.add(Direction.CLIENT, action.text)
+                self.writer.write(action.data)
+                continue
+            if isinstance(action, UpgradeTls):
+                if not await self._upgrade(dialogue):
+                    break
+                continue
+            assert isinstance(action, NeedData)
+            self.stage(_STAGES.get(action.stage, Stage.CAPABILITIES))
+            data = await self._read(action.stage, dialogue.facts.greeting is None)
+            if data is None:
+                if greeted_at is None and not is_tls:
+                    await self._try_tls_on_silent_port()
+                break
+            if not data:
+                self.record.note("the server closed the connection")
+                dialogue.connection_closed()
+                continue
+            for line in dialogue.receive(data):
+                self.record.add(Direction.SERVER, line)
+            if greeted_at is None and dialogue.facts.greeting is not None:
+                greeted_at = time.perf_counter()
+                self.result.timings["greeting"] = (greeted_at - t0) * 1000
+
+    async def _read(self, waiting_for: str, first: bool) -> bytes | None:
+        """Some bytes, b"" at EOF, or None when the server stayed silent."""
+        assert self.reader is not None
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                return await self.reader.read(READ_SIZE)
+        except TimeoutError:
+            what = "sent no greeting" if first else f"did not answer ({waiting_for})"
+            self.result.error = f"the server {what} within {self.options.timeout:g} s"
+        except (ConnectionError, OSError) as exc:
+            self.result.error = f"connection lost: {exc.strerror or exc}"
+        except ssl.SSLError as exc:
+            self.result.error = f"TLS error: {exc.reason or exc}"
+        self.record.note(self.result.error)
+        return None
+
+    async def _upgrade(self, dialogue: Dialogue) -> bool:
+        """The STARTTLS go-ahead came: set aside plaintext, then handshake."""
+        assert self.reader is not None
+        starttls = self.result.starttls or StartTls()
+        # Whatever the reader already holds arrived before TLS began: it is
+        # injected plaintext, never to be read as if it were encrypted.
+        buffered = _drain_reader(self.reader)
+        injected = dialogue.injected + buffered
+        if injected:
+            starttls.injected = decode(injected)
+            self.record.note(
+                f"{len(injected)} bytes of plaintext after the go-ahead, "
+                "discarded: " + decode(injected[:200]).rstrip()
+            )
+        self.result.starttls = starttls
+        if not await self._handshake(starttls=True):
+            return False
+        starttls.completed = True
+        dialogue.tls_started()
+        return True
+
+    async def _try_tls_on_silent_port(self) -> None:
+        """A plaintext port that says nothing may be waiting for TLS."""
+        if self.reader is None or self.writer is None or self.reader.at_eof():
+            return
+        self.record.note("silent in plaintext: trying a TLS handshake")
+        saved_error = self.result.error
+        if await self._handshake(starttls=False):
+            self.result.mismatch = "tls-on-plain-port"
+            self.result.error = "the port speaks TLS, not plaintext"
+        else:
+            self.result.tls_error = None
+            self.result.error = saved_error
+
+    def _take_facts(self) -> None:
+        if self.dialogue is None:
+            return
+        facts = self.dialogue.facts
+        r = self.result
+        r.greeting = facts.greeting
+        r.capabilities_before = list(facts.capabilities_before)
+        r.capabilities_after = (
+            None if facts.capabilities_after is None else list(facts.capabilities_after)
+        )
+        r.temporary_failure = facts.temporary_failure
+        r.protocol_error = r.protocol_error or facts.protocol_error
+        if self.endpoint.security is Security.STARTTLS and facts.greeting is not None:
+            st = r.starttls or StartTls()
+            st.advertised = facts.starttls_advertised
+            st.accepted = facts.starttls_accepted
+            st.response = facts.starttls_response
+            r.starttls = st
+        if facts.closed_early and not r.error:
+            r.error = "the server closed the connection early"
+
+    def _close(self) -> None:
+        # Abort rather than close: we already said goodbye, and waiting for
+        # a TLS close_notify from a hostile server could hang.
+        if self.writer is not None:
+            self.writer.transport.abort()
+
+
+_STAGES = {
+    "greeting": Stage.GREETING,
+    "capabilities": Stage.CAPABILITIES,
+    "starttls": Stage.STARTTLS,
+}
+
+
+def _drain_reader(reader: asyncio.StreamReader) -> bytes:
+    """Take the bytes a StreamReader holds without waiting for more."""
+    # StreamReader has no public way to read "what is there, or nothing";
+    # its buffer is the documented-by-behaviour attribute `_buffer`.
+    buffer: bytearray = getattr(reader, "_buffer", bytearray())
+    data = bytes(buffer)
+    buffer.clear()
+    return data
+
+
+def _gai_message(exc: BaseException) -> str:
+    if isinstance(exc, socket.gaierror):
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
+            return "no such host name"
+        return exc.strerror or str(exc)
+    if isinstance(exc, UnicodeError):
+        return "the name cannot be encoded for DNS"
+    return str(exc)
+
+
+def _tls_message(exc: BaseException, timeout: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no TLS answer within {timeout:g} s"
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc.strerror or str(exc)
+        return str(reason).replace("_", " ").lower()
+    if isinstance(exc, ConnectionError | EOFError):
+        return "the server closed the connection during the handshake"
+    return str(exc) or type(exc).__name__
+
+
 async def probe_endpoint(
     endpoint: Endpoint,
     options: ProbeOptions,
     on_event: ProgressCallback | None = None,
+    *,
+    _limits: _Limits | None = None,
 ) -> ProbeResult:
     """Probe one endpoint; never raises for anything the network does."""
-    raise NotImplementedError
+    limits = _limits or _Limits(options)
+    probe = _Probe(endpoint, options, limits, on_event)
+    async with limits.scan:
+        result = await probe.run()
+    if on_event is not None:
+        on_event(ProbeFinished(result))
+    log.info("probed %s: %s, %s", endpoint, result.state, result.verdict)
+    return result
+
+
+async def expand_addresses(
+    endpoints: list[Endpoint], options: ProbeOptions
+) -> list[Endpoint]:
+    """One endpoint per resolved address, for `--all-addresses`."""
+    limits = _Limits(options)
+    expanded: list[Endpoint] = []
+    for ep in endpoints:
+        if ep.address or ep.host in options.resolve:
+            expanded.append(ep)
+            continue
+        try:
+            addresses = await limits.resolve(ep.host)
+        except (OSError, UnicodeError):
+            expanded.append(ep)
+            continue
+        for address in addresses:
+            expanded.append(
+                Endpoint(ep.service, ep.host, ep.port, address=address, label=ep.label)
+            )
+    return expanded
 
 
 async def run_scan(
@@ -72,4 +559,24 @@ async def run_scan(
 
     Cancelling the task cancels every probe and closes its socket.
     """
-    raise NotImplementedError
+    scan = Scan(
+        target=target,
+        started_at=_now(),
+        options=options.describe(),
+        tool_version=__version__,
+    )
+    if options.all_addresses:
+        endpoints = await expand_addresses(endpoints, options)
+    limits = _Limits(options)
+    async with asyncio.TaskGroup() as group:
+        tasks = [
+            group.create_task(probe_endpoint(ep, options, on_event, _limits=limits))
+            for ep in endpoints
+        ]
+    scan.results = [task.result() for task in tasks]
+    scan.finished_at = _now()
+    return scan
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

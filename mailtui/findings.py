@@ -1,0 +1,451 @@
+"""From the facts of one probe to findings and a verdict a person can act on.
+
+Each finding has a stable code, a severity, a sentence and a reference, and
+each code carries the worst verdict it allows (its "cap"). The verdict of
+an endpoint starts from what its security mode deserves when all is well
+(implicit TLS: recommended; STARTTLS: acceptable, per RFC 8314) and is
+lowered to the worst cap among its findings.
+
+The rules are small functions over a `ProbeResult`, each yielding
+`(code, detail)` pairs; `RULES` (the table below) turns a code into the
+rest. Nothing here does I/O, so each rule is tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mailtui.model import (
+    Finding,
+    ProbeResult,
+    Security,
+    Severity,
+    State,
+    Verdict,
+)
+from mailtui.protocols import cleartext_auth
+
+VERDICT_ORDER = (
+    Verdict.RECOMMENDED,
+    Verdict.ACCEPTABLE,
+    Verdict.DEPRECATED,
+    Verdict.DO_NOT_USE,
+    Verdict.UNREACHABLE,
+)
+"""From best to worst; a finding can only move a verdict to the right."""
+
+VERDICT_EXPLANATIONS: dict[Verdict, str] = {
+    Verdict.RECOMMENDED: (
+        "Implicit TLS with a valid certificate and a current TLS version. "
+        "The connection is encrypted from its first byte, so nothing can be "
+        "stripped or injected. RFC 8314 prefers this for mail clients."
+    ),
+    Verdict.ACCEPTABLE: (
+        "Plaintext first, then STARTTLS, which works here. Safe only if the "
+        "mail client is set to require STARTTLS and to refuse to go on "
+        "without it (RFC 8314 §4.1); otherwise an attacker on the path can "
+        "remove the STARTTLS offer and read everything."
+    ),
+    Verdict.DEPRECATED: (
+        "Encrypted, but with something the current rules retire: TLS 1.0 or "
+        "1.1 (RFC 8996), a weak key or a SHA-1 signature. It works today; "
+        "prefer another endpoint and expect clients to stop accepting it."
+    ),
+    Verdict.DO_NOT_USE: (
+        "Your password or mail could be read or changed on the way: no "
+        "working TLS, a certificate the client cannot trust, a server that "
+        "does not speak the protocol, or port 25, which is for server-to-"
+        "server relay, not for a mail client."
+    ),
+    Verdict.UNREACHABLE: (
+        "Nothing usable answered: the name does not resolve, the port is "
+        "closed or filtered, the server stayed silent or said to try later."
+    ),
+}
+"""What each verdict means, for the app's legend and the reports."""
+
+HISTORY_NOTE = (
+    "Before RFC 8314 (January 2018), port 465 was often called deprecated "
+    "and 587 with STARTTLS recommended. RFC 8314 reversed that: implicit TLS "
+    "(465, 993, 995) is now preferred, because STARTTLS starts in plaintext "
+    "and a client that does not insist on it can be talked out of it."
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: Severity
+    cap: Verdict
+    message: str
+    """A sentence; `{detail}` is replaced by what the rule found."""
+    reference: str
+
+
+RULES: dict[str, Rule] = {
+    # Reachability
+    "unresolved": Rule(
+        Severity.WARNING,
+        Verdict.UNREACHABLE,
+        "The host name does not resolve: {detail}.",
+        "RFC 1034",
+    ),
+    "refused": Rule(
+        Severity.WARNING,
+        Verdict.UNREACHABLE,
+        "The connection was refused: nothing listens on this port.",
+        "RFC 9293 §3.5",
+    ),
+    "timeout": Rule(
+        Severity.WARNING,
+        Verdict.UNREACHABLE,
+        "No answer in time ({detail}): the port is filtered or the server "
+        "is overloaded.",
+        "RFC 9293 §3.5",
+    ),
+    "connection-error": Rule(
+        Severity.WARNING,
+        Verdict.UNREACHABLE,
+        "The connection failed: {detail}.",
+        "RFC 9293",
+    ),
+    "no-greeting": Rule(
+        Severity.WARNING,
+        Verdict.UNREACHABLE,
+        "The server accepted the connection but {detail}.",
+        "RFC 5321 §3.1; RFC 1939 §4; RFC 9051 §7.1",
+    ),
+    "temporary-failure": Rule(
+        Severity.WARNING,
+        Verdict.UNREACHABLE,
+        "The server said to try again later: {detail}",
+        "RFC 5321 §4.2.3",
+    ),
+    "protocol-error": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The server does not speak the expected protocol: {detail}.",
+        "RFC 5321 §4.2; RFC 1939 §3; RFC 9051 §7",
+    ),
+    "tls-on-plain-port": Rule(
+        Severity.WARNING,
+        Verdict.DO_NOT_USE,
+        "This port should start in plaintext but speaks TLS at once; use it "
+        "as an implicit-TLS endpoint instead.",
+        "RFC 8314 §3",
+    ),
+    "plaintext-on-tls-port": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "This port should start with TLS but answers in plaintext.",
+        "RFC 8314 §3",
+    ),
+    # STARTTLS and TLS
+    "starttls-missing": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "No STARTTLS: the server neither offers it nor accepts it when "
+        "asked, so everything travels in clear.",
+        "RFC 8314 §4.1; RFC 3207",
+    ),
+    "starttls-refused": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "STARTTLS is advertised but the server refuses it: {detail}",
+        "RFC 3207 §4; RFC 2595 §3.1",
+    ),
+    "starttls-not-advertised": Rule(
+        Severity.WARNING,
+        Verdict.ACCEPTABLE,
+        "STARTTLS works but is not advertised, so clients that look for it "
+        "first will carry on in plaintext.",
+        "RFC 3207 §4; RFC 2595 §3.1",
+    ),
+    "starttls-failed": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The server accepted STARTTLS but the TLS handshake failed: {detail}.",
+        "RFC 3207 §4.1",
+    ),
+    "plaintext-injection": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The server sent plaintext after the STARTTLS go-ahead, before TLS "
+        "began ({detail}); a vulnerable client would read it as if it came "
+        "over TLS (command injection, CVE-2011-0411).",
+        "RFC 3207 §4.2; RFC 2595 §3.1",
+    ),
+    "tls-handshake-failed": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The TLS handshake failed: {detail}.",
+        "RFC 8314 §3",
+    ),
+    "tls-deprecated-version": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The best version the server agreed to is {detail}, which is deprecated.",
+        "RFC 8996; RFC 8997",
+    ),
+    # Certificates
+    "cert-missing": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The server sent no certificate.",
+        "RFC 8446 §4.4.2",
+    ),
+    "cert-malformed": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "A certificate in the chain cannot be parsed: {detail}.",
+        "RFC 5280 §4",
+    ),
+    "cert-expired": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The certificate has expired ({detail}).",
+        "RFC 5280 §4.1.2.5",
+    ),
+    "cert-not-yet-valid": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The certificate is not valid yet ({detail}).",
+        "RFC 5280 §4.1.2.5",
+    ),
+    "cert-name-mismatch": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The certificate does not name {detail}.",
+        "RFC 7817 §3; RFC 6125 §6",
+    ),
+    "cert-self-signed": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The certificate is self-signed: nothing vouches for it.",
+        "RFC 5280 §6.1",
+    ),
+    "cert-unknown-issuer": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The chain does not lead to a trusted authority{detail}.",
+        "RFC 5280 §6.1",
+    ),
+    "cert-missing-intermediate": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The server does not send the intermediate certificate, so most "
+        "clients cannot build the chain.",
+        "RFC 8446 §4.4.2; RFC 5246 §7.4.2",
+    ),
+    "cert-untrusted": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "The chain does not verify: {detail}.",
+        "RFC 5280 §6.1",
+    ),
+    "cert-weak-key": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The certificate's key is too weak ({detail}).",
+        "RFC 9325 §4.1; NIST SP 800-131A",
+    ),
+    "cert-sha1-signature": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The certificate is signed with SHA-1, which is broken for signatures.",
+        "RFC 9155",
+    ),
+    # Exposure and advice
+    "auth-before-tls": Rule(
+        Severity.WARNING,
+        Verdict.ACCEPTABLE,
+        "Password authentication is offered before TLS ({detail}): a client "
+        "that does not insist on STARTTLS may send the password in clear.",
+        "RFC 8314 §4.1; RFC 4954 §4; RFC 9051 §6.2.3; RFC 2595 §2.1",
+    ),
+    "auth-in-cleartext": Rule(
+        Severity.CRITICAL,
+        Verdict.DO_NOT_USE,
+        "Password authentication is offered on a connection that never gets "
+        "encrypted ({detail}).",
+        "RFC 8314 §4.1",
+    ),
+    "relay-port": Rule(
+        Severity.INFO,
+        Verdict.DO_NOT_USE,
+        "Port 25 is for server-to-server relay; a mail client should submit "
+        "on 465 (implicit TLS) or 587.",
+        "RFC 8314 §3.3; RFC 6409 §1",
+    ),
+    "starttls-not-implicit": Rule(
+        Severity.INFO,
+        Verdict.ACCEPTABLE,
+        "STARTTLS works; use it only with a client set to require it. "
+        "Implicit TLS is preferred where the provider offers it.",
+        "RFC 8314 §3; RFC 8314 §4.1",
+    ),
+    "implicit-tls": Rule(
+        Severity.INFO,
+        Verdict.RECOMMENDED,
+        "Implicit TLS: encrypted from the first byte.",
+        "RFC 8314 §3",
+    ),
+}
+"""Every finding mailtui can report, by stable code."""
+
+_CERT_PROBLEM_CODES = {
+    "no-certificate": "cert-missing",
+    "malformed": "cert-malformed",
+    "expired": "cert-expired",
+    "not-yet-valid": "cert-not-yet-valid",
+    "name-mismatch": "cert-name-mismatch",
+    "self-signed": "cert-self-signed",
+    "unknown-issuer": "cert-unknown-issuer",
+    "missing-intermediate": "cert-missing-intermediate",
+    "weak-key": "cert-weak-key",
+    "sha1-signature": "cert-sha1-signature",
+}
+
+_DEPRECATED_VERSIONS = {"SSLv3": "SSL 3.0", "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1"}
+
+Hit = tuple[str, str]
+"""A rule's answer: a code of `RULES` and the detail for its message."""
+
+
+def _reachability(r: ProbeResult) -> Iterator[Hit]:
+    if r.state is State.UNRESOLVED:
+        yield "unresolved", r.error or r.endpoint.host
+    elif r.state is State.REFUSED:
+        yield "refused", ""
+    elif r.state is State.TIMEOUT:
+        yield "timeout", r.error or "timed out"
+    elif r.state is State.ERROR:
+        yield "connection-error", r.error or "unknown error"
+    elif r.temporary_failure:
+        yield "temporary-failure", r.temporary_failure
+    elif r.mismatch:
+        yield r.mismatch, ""
+    elif r.protocol_error:
+        yield "protocol-error", r.protocol_error
+    elif r.greeting is None and r.error:
+        yield "no-greeting", r.error
+
+
+def _tls(r: ProbeResult) -> Iterator[Hit]:
+    if r.endpoint.security is Security.TLS:
+        if r.tls is None and r.tls_error:
+            yield "tls-handshake-failed", r.tls_error
+    elif r.starttls is not None:
+        st = r.starttls
+        if st.injected:
+            yield "plaintext-injection", f"{len(st.injected)} characters"
+        if st.accepted and not st.completed:
+            yield "starttls-failed", r.tls_error or "the connection ended"
+        elif st.advertised and not st.accepted:
+            yield "starttls-refused", st.response or "no answer"
+        elif not st.advertised and not st.accepted:
+            yield "starttls-missing", ""
+        elif not st.advertised and st.completed:
+            yield "starttls-not-advertised", ""
+    if r.tls and r.tls.version in _DEPRECATED_VERSIONS:
+        yield "tls-deprecated-version", _DEPRECATED_VERSIONS[r.tls.version]
+
+
+def _certificate(r: ProbeResult) -> Iterator[Hit]:
+    cert = r.certificate
+    if cert is None:
+        return
+    leaf = cert.chain[0] if cert.chain else None
+    for problem in cert.problems:
+        code = _CERT_PROBLEM_CODES.get(problem)
+        if code is None:
+            continue
+        if code == "cert-expired" and leaf:
+            detail = f"on {leaf.not_after[:10]}"
+        elif code == "cert-not-yet-valid" and leaf:
+            detail = f"from {leaf.not_before[:10]}"
+        elif code == "cert-name-mismatch":
+            detail = repr(cert.checked_name or r.endpoint.host)
+        elif code == "cert-weak-key" and leaf:
+            detail = f"{leaf.key_type} {leaf.key_bits} bits"
+        elif code == "cert-unknown-issuer" and leaf:
+            detail = f" (issuer: {leaf.issuer})"
+        else:
+            detail = cert.detail or ""
+        yield code, detail
+    if not cert.trusted and not cert.problems:
+        yield "cert-untrusted", cert.detail or "unknown reason"
+
+
+def _exposure(r: ProbeResult) -> Iterator[Hit]:
+    if r.state is not State.OPEN or r.endpoint.security is Security.TLS:
+        return
+    offers = cleartext_auth(r.endpoint.protocol, r.capabilities_before)
+    if not offers:
+        return
+    encrypted = bool(r.starttls and r.starttls.completed)
+    code = "auth-before-tls" if encrypted else "auth-in-cleartext"
+    yield code, ", ".join(offers)
+
+
+def _advice(r: ProbeResult) -> Iterator[Hit]:
+    if r.state is not State.OPEN or r.tls is None:
+        return
+    if not r.endpoint.spec.for_clients:
+        yield "relay-port", ""
+    elif r.endpoint.security is Security.STARTTLS:
+        yield "starttls-not-implicit", ""
+    else:
+        yield "implicit-tls", ""
+
+
+CHECKS: tuple[Callable[[ProbeResult], Iterator[Hit]], ...] = (
+    _reachability,
+    _tls,
+    _certificate,
+    _exposure,
+    _advice,
+)
+
+
+def make_finding(code: str, detail: str = "") -> Finding:
+    rule = RULES[code]
+    return Finding(
+        code=code,
+        severity=rule.severity,
+        message=rule.message.format(detail=detail),
+        reference=rule.reference,
+    )
+
+
+def assess(result: ProbeResult) -> ProbeResult:
+    """Fill `result.findings` and `result.verdict` from its facts."""
+    findings: list[Finding] = []
+    for check in CHECKS:
+        findings += [make_finding(code, detail) for code, detail in check(result)]
+    findings.sort(key=lambda f: -f.severity.rank)
+    result.findings = findings
+    result.verdict = verdict_for(result, findings)
+    return result
+
+
+def verdict_for(result: ProbeResult, findings: list[Finding]) -> Verdict:
+    """The best verdict the endpoint's mode allows, lowered by its findings."""
+    if result.state is not State.OPEN:
+        return Verdict.UNREACHABLE
+    if result.tls is None and not findings:
+        # Open, but we learned nothing: no rule fired and no TLS.
+        return Verdict.DO_NOT_USE
+    best = (
+        Verdict.RECOMMENDED
+        if result.endpoint.security is Security.TLS
+        else Verdict.ACCEPTABLE
+    )
+    caps = [RULES[f.code].cap for f in findings]
+    return max([best, *caps], key=VERDICT_ORDER.index)
+
+
+def worst_severity(results: list[ProbeResult]) -> Severity | None:
+    """The highest severity among all findings, for the exit code."""
+    severities = [f.severity for r in results for f in r.findings]
+    return max(severities, key=lambda s: s.rank) if severities else None

@@ -1,0 +1,1 @@
+"""Reports made from a `Scan`: nothing here imports Textual."""
