@@ -401,9 +401,9 @@ def _verify(
         builder.build_server_verifier(subject).verify(leaf, intermediates)
     except VerificationError as error:
         return False, str(error)
-    except ValueError as error:
-        # Raised for certificates the policy cannot even evaluate.
-        return False, str(error)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        # Certificates the policy cannot even evaluate: still a refusal.
+        return False, f"cannot evaluate the chain: {error}"
     return True, None
 
 
@@ -420,8 +420,12 @@ def _verifier_subject(
         san = _san_extension(leaf)
         first = next(iter(san), None) if san is not None else None
         if isinstance(first, x509.IPAddress):
-            return IPAddress(first.value)
-        name = first.value if isinstance(first, x509.DNSName) else "no-name.invalid"
+            name = str(first.value)
+        elif isinstance(first, x509.DNSName):
+            # The verifier wants a concrete name; any label fills a wildcard.
+            name = first.value.replace("*", "wildcard", 1)
+        else:
+            name = "no-name.invalid"
     address = _ip(name)
     if address is not None:
         return IPAddress(address)
