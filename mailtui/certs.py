@@ -440,7 +440,7 @@ def _problems(
     server_name: str | None,
     anchors: _Anchors,
     moment: dt.datetime,
-    trusted: bool,
+    verified: bool,
 ) -> set[str]:
     leaf = certs[0]
     path = _issuer_path(certs)
@@ -448,7 +448,7 @@ def _problems(
 
     # Dates: the leaf always; the CAs sent only when the chain failed, since
     # a verifier that succeeded may have used a fresher copy from the store.
-    for cert in path if not trusted else [leaf]:
+    for cert in path if not verified else [leaf]:
         if moment > cert.not_valid_after_utc:
             problems.add("expired")
         if moment < cert.not_valid_before_utc:
@@ -457,7 +457,7 @@ def _problems(
     if server_name is not None and not name_matches(leaf, server_name):
         problems.add("name-mismatch")
 
-    if not trusted:
+    if not verified:
         problems |= _issuer_problems(path, anchors)
 
     for position, cert in enumerate(path):
