@@ -1,0 +1,65 @@
+"""Fixtures shared by the test suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailtui.lab.pki import LabPki
+from tests import realservers
+
+# -- Real Dovecot and Postfix (tests/realservers.py does the work) ----------
+
+
+def _require(daemon: str) -> None:
+    """Skip when `daemon` cannot run here; in CI that is a failure instead."""
+    reason = realservers.missing_reason(daemon)
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the real servers: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_servers_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session directory the daemons' unprivileged processes can walk."""
+    root = tmp_path_factory.mktemp("realservers")
+    realservers.open_for_daemons(root, upto=tmp_path_factory.getbasetemp().parent)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_servers_pki(real_servers_root: Path) -> LabPki:
+    return LabPki.create(real_servers_root / "pki")
+
+
+@pytest.fixture(scope="session")
+def dovecot(
+    real_servers_root: Path, real_servers_pki: LabPki
+) -> Iterator[realservers.RealServer]:
+    """Dovecot with IMAP, POP3 (and ManageSieve) on free loopback ports."""
+    _require("dovecot")
+    server = realservers.start_dovecot(real_servers_root / "dovecot", real_servers_pki)
+    with realservers.running(server):
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postfix(
+    request: pytest.FixtureRequest, real_servers_root: Path, real_servers_pki: LabPki
+) -> Iterator[realservers.RealServer]:
+    """Postfix on 25/587/465 equivalents; SMTP AUTH through Dovecot if present."""
+    _require("postfix")
+    sasl_socket = None
+    if realservers.missing_reason("dovecot") is None:
+        dovecot: realservers.RealServer = request.getfixturevalue("dovecot")
+        sasl_socket = dovecot.sasl_socket
+    server = realservers.start_postfix(
+        real_servers_root / "postfix", real_servers_pki, sasl_socket
+    )
+    with realservers.running(server):
+        yield server
