@@ -199,18 +199,25 @@ class LineBuffer:
         return data
 
 
-# C0 and C1 controls (but tab) would drive the terminal that shows a
-# transcript, so they are written out as \xNN instead.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c != 0x09}
+# C0 and C1 controls (but tab and newline) would drive the terminal that
+# shows a transcript, so they are written out as \xNN instead.
+_CONTROLS = {
+    c: f"\\x{c:02x}"
+    for c in (*range(0x20), *range(0x7F, 0xA0))
+    if c not in (0x09, 0x0A)
+}
 
 
 def decode(line: bytes) -> str:
     """Server bytes as text, never failing.
 
-    Invalid UTF-8 becomes U+FFFD and control characters (NUL, ESC, CR...)
-    are escaped as ``\\xNN``, so the result is safe to print or to show.
+    Invalid UTF-8 becomes U+FFFD and control characters (NUL, ESC, a lone
+    CR...) are escaped as ``\\xNN``, so the result is safe to print or to
+    show. A line has no newline; a longer stretch of bytes (the injected
+    plaintext) keeps its line breaks, CRLF read as LF.
     """
-    return line.decode("utf-8", errors="replace").translate(_CONTROLS)
+    text = line.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    return text.translate(_CONTROLS)
 
 
 def snippet(text: str) -> str:

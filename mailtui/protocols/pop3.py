@@ -50,6 +50,8 @@ class Pop3Dialogue(Dialogue):
         )
         self._waiting = _Waiting.GREETING
         self._capabilities: list[str] = []
+        self._listed = 0
+        """Lines of the CAPA list so far, blank ones included."""
 
     def _on_line(self, line: str) -> None:
         if self._waiting is _Waiting.CAPA_LIST:
@@ -85,14 +87,17 @@ class Pop3Dialogue(Dialogue):
     def _on_capability(self, line: str) -> None:
         if line == ".":
             capabilities, self._capabilities = self._capabilities, []
+            self._listed = 0
             self._capabilities_learned(capabilities)
             return
         # Dot-stuffing (RFC 1939 3): a leading dot is doubled on the wire.
         if line.startswith("."):
             line = line[1:]
-        self._capabilities.append(line.strip())
-        if len(self._capabilities) > MAX_REPLY_LINES:
+        self._listed += 1
+        if self._listed > MAX_REPLY_LINES:
             raise ProtocolError(f"reply of more than {MAX_REPLY_LINES} lines")
+        if line.strip():
+            self._capabilities.append(line.strip())
 
     def _names_starttls(self, capability: str) -> bool:
         words = capability.split(maxsplit=1)
