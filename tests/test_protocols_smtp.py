@@ -311,6 +311,19 @@ def test_longest_allowed_line_is_accepted() -> None:
     assert talk.facts.protocol_error is None
 
 
+def test_one_byte_over_the_cap_is_refused() -> None:
+    line = b"250 " + b"C" * (MAX_LINE - 4) + b"\n"
+    assert len(line) == MAX_LINE + 1
+    talk = converse(plaintext(), [GREETING, line])
+    assert talk.facts.protocol_error == f"line longer than {MAX_LINE} bytes"
+
+
+@pytest.mark.parametrize("name", ["", "two words", "crlf\r\nRSET", "nul\x00"])
+def test_client_name_cannot_smuggle_a_command(name: str) -> None:
+    with pytest.raises(ValueError, match="client name"):
+        SmtpDialogue(tls_active=False, try_starttls=True, client_name=name)
+
+
 def test_too_many_lines_in_one_reply() -> None:
     flood = b"250-x\r\n" * (MAX_REPLY_LINES + 1) + b"250 end\r\n"
     talk = converse(plaintext(), [GREETING, flood])

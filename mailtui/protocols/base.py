@@ -278,6 +278,11 @@ class Dialogue:
         try_starttls: bool,
         client_name: str = "mailtui.localhost",
     ) -> None:
+        if not client_name or any(
+            c.isspace() or not c.isprintable() for c in client_name
+        ):
+            # It goes on the wire inside a command line.
+            raise ValueError(f"client name must be one printable word: {client_name!r}")
         self.tls_active = tls_active
         """True once the connection is TLS (from the start, or upgraded)."""
         self.try_starttls = try_starttls and not tls_active
@@ -314,7 +319,7 @@ class Dialogue:
             return []
         if not data:
             return []
-        if not self._seen_bytes:
+        if not self._seen_bytes and self._phase is _Phase.TALKING:
             self._seen_bytes = True
             if not self.tls_active and data[0] in (0x15, 0x16):
                 # 0x16 opens a TLS handshake record and 0x15 an alert.
