@@ -31,7 +31,7 @@ same, and as short as the protocol allows:
 What it learned is in `dialogue.facts`. Every complete line the server sent
 is returned by `receive()` for the transcript, in order.
 
-Lines are capped at `MAX_LINE` bytes: a longer line is cut, flagged as a
+Lines are capped at `MAX_LINE` bytes: a longer line is dropped, flagged as a
 protocol error and the dialogue ends, so a hostile server cannot make us
 buffer without bound. Replies are assembled from lines, never from reads:
 a reply split over many packets parses the same as one read.
