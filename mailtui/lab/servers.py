@@ -35,6 +35,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from enum import Enum
+from typing import cast
 
 from mailtui.model import Protocol
 
@@ -157,8 +158,9 @@ class Session:
 
     @property
     def offers_starttls(self) -> bool:
-        b = self.behaviour
-        return b.advertise_starttls and not self.tls and self.can_tls
+        # Advertising needs no certificate: a server may list STARTTLS and
+        # then be unable to honour it.
+        return self.behaviour.advertise_starttls and not self.tls
 
     @property
     def offers_auth(self) -> bool:
@@ -483,16 +485,16 @@ class LabServer:
     async def start(self, address: str = "127.0.0.1", port: int = 0) -> int:
         """Bind, listen and start serving; returns the port."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener = listener
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind((address, port))
             listener.setblocking(False)
-            self._listener = listener
             self.port = listener.getsockname()[1]
             if self.behaviour.filtered:
                 await self._fill_backlog(listener)
             else:
-                listener.listen(16)
+                listener.listen(MAX_CONNECTIONS)
                 self._accepting = asyncio.create_task(self._accept_loop(listener))
         except BaseException:
             await self.close()
@@ -664,7 +666,7 @@ class LabServer:
         writer.write(go_ahead + (self.behaviour.inject_after_starttls or b""))
         # No await between the write and this: the ClientHello must stay in
         # the kernel, not land in the plaintext stream buffer.
-        writer.transport.pause_reading()
+        cast(asyncio.Transport, writer.transport).pause_reading()
         if self.behaviour.fail_after_starttls:
             return False
         await self._pause(2)
