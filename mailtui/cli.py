@@ -203,9 +203,10 @@ def target_name(args: argparse.Namespace, endpoints: list[Endpoint]) -> str:
     return " ".join(n for n in named if n) or endpoints[0].host
 
 
-def run_scan_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_scan_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from mailtui.probe import ProbeFinished, run_scan
 
+    out = out or sys.stdout
     options = options_from_args(args)
     endpoints = endpoints_from_args(args, options.resolve)
     target = target_name(args, endpoints)

@@ -112,7 +112,7 @@ RULES: dict[str, Rule] = {
     "no-greeting": Rule(
         Severity.WARNING,
         Verdict.UNREACHABLE,
-        "The server accepted the connection but {detail}.",
+        "The connection opened, but {detail}.",
         "RFC 5321 §3.1; RFC 1939 §4; RFC 9051 §7.1",
     ),
     "temporary-failure": Rule(
@@ -332,6 +332,10 @@ def _reachability(r: ProbeResult) -> Iterator[Hit]:
 
 
 def _tls(r: ProbeResult) -> Iterator[Hit]:
+    if r.temporary_failure or r.protocol_error or r.mismatch:
+        # The endpoint is already judged on what it said; its TLS was never
+        # tried the way the service expects.
+        return
     if r.endpoint.security is Security.TLS:
         if r.tls is None and r.tls_error:
             yield "tls-handshake-failed", r.tls_error

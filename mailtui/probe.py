@@ -344,7 +344,7 @@ class _Probe:
             self.result.certificate = CertCheck(problems=["malformed"], detail=str(exc))
             return
         self.result.certificate = certs.check_chain(
-            chain, self.endpoint.server_name, ca_file=self.options.ca_file
+            chain, self.endpoint.host, ca_file=self.options.ca_file
         )
         checked = self.result.certificate
         verdict = "trusted" if checked.trusted else ", ".join(checked.problems)
@@ -400,8 +400,8 @@ class _Probe:
             async with asyncio.timeout(self.options.timeout):
                 return await self.reader.read(READ_SIZE)
         except TimeoutError:
-            what = "sent no greeting" if first else f"did not answer ({waiting_for})"
-            self.result.error = f"the server {what} within {self.options.timeout:g} s"
+            what = "no greeting came" if first else f"no answer came ({waiting_for})"
+            self.result.error = f"{what} within {self.options.timeout:g} s"
         except (ConnectionError, OSError) as exc:
             self.result.error = f"connection lost: {exc.strerror or exc}"
         except ssl.SSLError as exc:

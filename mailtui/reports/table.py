@@ -23,6 +23,14 @@ VERDICT_COLOURS = {
     Verdict.UNREACHABLE: "2",  # dim
 }
 
+TLS_LABELS = {
+    "SSLv3": "SSL 3.0",
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+}
+
 VERDICT_LABELS = {
     Verdict.RECOMMENDED: "recommended",
     Verdict.ACCEPTABLE: "acceptable",
@@ -86,7 +94,7 @@ def rows(results: list[ProbeResult]) -> list[list[str]]:
             str(r.endpoint.port),
             state_cell(r),
             starttls_cell(r),
-            tls.replace("TLSv", "TLS "),
+            TLS_LABELS.get(tls, tls),
             cert_cell(r),
             VERDICT_LABELS[r.verdict],
             f"{r.elapsed_ms:.0f} ms",
