@@ -1,0 +1,228 @@
+"""`mailtui scan`: probe endpoints and print a table or JSON, for scripts.
+
+Exit codes: 0 when no endpoint has a critical finding, 1 when one has, 2
+when the input was invalid or nothing could be scanned. This path must not
+import Textual; `--tui` hands over to the app instead of printing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from mailtui.commands import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from mailtui.model import Endpoint, Scan, Severity, State
+from mailtui.probe import ProbeOptions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Probe mail endpoints: a bare HOST means its seven standard "
+        "endpoints; SERVICE://HOST[:PORT] names one (services: smtp, "
+        "submission, submissions, pop3, pop3s, imap, imaps, sieve)."
+    )
+    parser.add_argument("targets", nargs="*", metavar="TARGET")
+    add_target_options(parser)
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the scan as JSON")
+    output.add_argument(
+        "--tui", action="store_true", help="open the app on these targets"
+    )
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="print the table only"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_scan_command(args)
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    for flag, what in (
+        ("--smtp", "SMTP (25, 465, 587)"),
+        ("--imap", "IMAP (143, 993)"),
+        ("--pop", "POP3 (110, 995)"),
+        ("--sieve", "ManageSieve (4190)"),
+    ):
+        parser.add_argument(flag, metavar="HOST", help=f"host for {what}")
+    parser.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST:ADDRESS",
+        help="connect to ADDRESS for HOST (SNI and name checks keep HOST)",
+    )
+    parser.add_argument(
+        "--ca-file", type=Path, metavar="PEM", help="extra trusted CA certificates"
+    )
+    parser.add_argument(
+        "--all-addresses",
+        action="store_true",
+        help="probe every address a name resolves to, not only the first",
+    )
+    parser.add_argument(
+        "--ehlo",
+        default="mailtui.localhost",
+        metavar="NAME",
+        help="the name given in SMTP EHLO (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="limit for each stage: connect, each reply, handshake "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="limit for a whole endpoint (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=64,
+        metavar="N",
+        help="endpoints probed at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--per-host",
+        type=int,
+        default=8,
+        metavar="N",
+        help="endpoints probed at once on one address (default: %(default)s)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> ProbeOptions:
+    """`ProbeOptions` from parsed arguments, checking what argparse cannot."""
+    from mailtui import certs
+    from mailtui.targets import parse_resolve
+
+    for name in ("timeout", "deadline"):
+        value = getattr(args, name)
+        if not 0 < value <= 3600:
+            raise UsageError(f"--{name} must be between 0 and 3600 seconds: {value}")
+    for name in ("concurrency", "per_host"):
+        value = getattr(args, name)
+        if not 1 <= value <= 10_000:
+            flag = name.replace("_", "-")
+            raise UsageError(f"--{flag} must be between 1 and 10000: {value}")
+    ca_file = None
+    if args.ca_file is not None:
+        ca_file = args.ca_file.expanduser().resolve()
+        certs.load_ca_file(ca_file)  # raises CaFileError with a clear message
+    resolve = dict(parse_resolve(spec) for spec in args.resolve)
+    return ProbeOptions(
+        timeout=args.timeout,
+        deadline=args.deadline,
+        concurrency=args.concurrency,
+        per_host=args.per_host,
+        client_name=_check_ehlo(args.ehlo),
+        ca_file=ca_file,
+        resolve=resolve,
+        all_addresses=args.all_addresses,
+    )
+
+
+def _check_ehlo(name: str) -> str:
+    if not name or any(c.isspace() or not c.isprintable() for c in name):
+        raise UsageError(f"--ehlo wants a host name without spaces: {name!r}")
+    return name
+
+
+def endpoints_from_args(
+    args: argparse.Namespace, resolve: dict[str, str]
+) -> list[Endpoint]:
+    from mailtui.targets import parse_targets, pin
+
+    endpoints = parse_targets(
+        args.targets, smtp=args.smtp, imap=args.imap, pop=args.pop, sieve=args.sieve
+    )
+    return pin(endpoints, resolve)
+
+
+def target_name(args: argparse.Namespace, endpoints: list[Endpoint]) -> str:
+    named = [*args.targets, args.smtp, args.imap, args.pop, args.sieve]
+    return " ".join(n for n in named if n) or endpoints[0].host
+
+
+def run_scan_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from mailtui.probe import ProbeFinished, run_scan
+
+    out = out or sys.stdout
+    options = options_from_args(args)
+    endpoints = endpoints_from_args(args, options.resolve)
+    target = target_name(args, endpoints)
+    if args.tui:
+        from mailtui.tui.app import run_app
+
+        return run_app(endpoints, options, target=target)
+
+    progress = _Progress(len(endpoints), enabled=sys.stderr.isatty() and not args.json)
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ProbeFinished):
+            progress.step()
+
+    scan = asyncio.run(run_scan(endpoints, options, on_event, target=target))
+    progress.clear()
+    _print_scan(scan, args, out)
+    return exit_code(scan)
+
+
+def _print_scan(scan: Scan, args: argparse.Namespace, out: TextIO) -> None:
+    from mailtui.reports.table import render_findings, render_table
+
+    if args.json:
+        json.dump(scan.to_dict(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
+    colour = out.isatty() and "NO_COLOR" not in os.environ
+    out.write(render_table(scan.results, colour=colour) + "\n")
+    if not args.quiet:
+        findings = render_findings(scan.results, minimum=Severity.WARNING)
+        if findings:
+            out.write("\n" + findings + "\n")
+
+
+def exit_code(scan: Scan) -> int:
+    if not any(r.state is State.OPEN for r in scan.results):
+        reasons = sorted({r.error or str(r.state) for r in scan.results})
+        print(
+            "mailtui: nothing could be scanned: " + "; ".join(reasons)[:300],
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    critical = any(
+        f.severity is Severity.CRITICAL for r in scan.results for f in r.findings
+    )
+    return EXIT_FINDINGS if critical else EXIT_OK
+
+
+class _Progress:
+    """A one-line counter on stderr while a headless scan runs."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = enabled
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled:
+            sys.stderr.write(f"\rprobed {self.done}/{self.total} endpoints")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
