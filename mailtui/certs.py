@@ -34,7 +34,7 @@ import logging
 import ssl
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
@@ -123,6 +123,12 @@ def describe(der: bytes) -> CertInfo:
     except (ValueError, TypeError, UnsupportedAlgorithm) as error:
         # Extensions are parsed lazily, so a bad one surfaces only here.
         raise ValueError(f"malformed certificate: {error}") from error
+
+
+@functools.lru_cache(maxsize=512)
+def _describe_der(der: bytes) -> CertInfo:
+    """`_describe`, remembered: a provider's hosts share one chain."""
+    return _describe(x509.load_der_x509_certificate(der))
 
 
 def _describe(cert: x509.Certificate) -> CertInfo:
@@ -218,6 +224,7 @@ class _Anchors:
 
     certificates: tuple[x509.Certificate, ...]
     subjects: frozenset[x509.Name]
+    store: Store
 
 
 def _read_pem_bundle(data: bytes) -> list[x509.Certificate]:
@@ -290,15 +297,22 @@ def _load_ca_file(path: Path, mtime_ns: int, size: int) -> tuple[x509.Certificat
 
 
 def _anchors(ca_file: Path | None) -> _Anchors:
-    certs = _system_anchors()
-    if ca_file is not None:
-        certs = certs + load_ca_file(ca_file)
-    return _Anchors(certs, frozenset(c.subject for c in certs))
+    if ca_file is None:
+        return _anchors_for(None, 0, 0)
+    load_ca_file(ca_file)  # the checks and their clear errors
+    stat = ca_file.stat()
+    return _anchors_for(ca_file.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=8)
-def _store(certificates: tuple[x509.Certificate, ...]) -> Store:
-    return Store(list(certificates))
+def _anchors_for(path: Path | None, mtime_ns: int, size: int) -> _Anchors:
+    # Built once per CA file version: hashing every root's subject and
+    # building a Store costs more than the verification itself, and a scan
+    # checks hundreds of chains against the same anchors.
+    certs = _system_anchors()
+    if path is not None:
+        certs = certs + _load_ca_file(path, mtime_ns, size)
+    return _Anchors(certs, frozenset(c.subject for c in certs), Store(list(certs)))
 
 
 # --- the chain ---------------------------------------------------------------
@@ -374,7 +388,7 @@ def _parse_chain(
     for position, der in enumerate(chain_der, start=1):
         try:
             cert = x509.load_der_x509_certificate(der)
-            result.chain.append(_describe(cert))
+            result.chain.append(replace(_describe_der(der)))
         except (ValueError, TypeError, UnsupportedAlgorithm) as error:
             errors.append(f"certificate {position} is malformed: {error}")
             parsed.append(None)
@@ -396,7 +410,7 @@ def _verify(
     subject = _verifier_subject(leaf, server_name)
     if subject is None:
         return False, f"{server_name!r} is not a name a certificate can hold"
-    builder = PolicyBuilder().store(_store(anchors.certificates)).time(moment)
+    builder = PolicyBuilder().store(anchors.store).time(moment)
     try:
         builder.build_server_verifier(subject).verify(leaf, intermediates)
     except VerificationError as error:
