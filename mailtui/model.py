@@ -217,6 +217,12 @@ class TlsFacts:
     """Versions the server accepted in a sweep; None when not swept."""
     not_tested: list[str] | None = None
     """Versions the local OpenSSL could not offer at all."""
+    weak_ciphers: dict[str, str] | None = None
+    """Weak kinds of TLS 1.2 suite the server accepted ("3des", "cbc-sha1",
+    "no-forward-secrecy"...), each with the suite it chose; None when not
+    swept or when the server does not speak TLS 1.2."""
+    weak_not_tested: list[str] | None = None
+    """Weak kinds the local OpenSSL cannot offer (export, RC4...)."""
 
 
 @dataclass
@@ -253,6 +259,9 @@ class CertCheck:
     """The verifier's own words, when it refused the chain."""
     checked_name: str | None = None
     chain: list[CertInfo] = field(default_factory=list)
+    advisories: list[str] = field(default_factory=list)
+    """Grading that does not make the chain untrusted: long-validity,
+    no-san, must-staple."""
 
 
 @dataclass
