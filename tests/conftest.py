@@ -25,11 +25,10 @@ def _require(daemon: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def real_servers_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A session directory the daemons' unprivileged processes can walk."""
-    root = tmp_path_factory.mktemp("realservers")
-    realservers.open_for_daemons(root, upto=tmp_path_factory.getbasetemp().parent)
-    return root
+def real_servers_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the daemons live; their logs end up in the pytest tmp dir."""
+    with realservers.server_root(tmp_path_factory.mktemp("realservers")) as root:
+        yield root
 
 
 @pytest.fixture(scope="session")

@@ -3,19 +3,20 @@
 The lab servers show what mailtui says about behaviours we chose; these
 show what it says about the daemons people actually run. Each server gets
 a private configuration, private state directories and a leaf certificate
-from the lab CA, all under a pytest temporary directory, and listens only
-on 127.0.0.1 on free high ports. Nothing of the system's own configuration,
-ports or spool is read or touched. (Dovecot listens on 127.0.0.2; see
-`DOVECOT_ADDRESS` for why.)
+from the lab CA, and listens only on loopback on free high ports. Nothing
+of the system's own configuration, ports or spool is read or touched.
+(Dovecot listens on 127.0.0.2; see `DOVECOT_ADDRESS` for why.)
 
 The daemons need root (both drop privileges per process) and they reach
 some of their files by absolute path *after* dropping privileges: Postfix's
 master opens ``data_directory/master.lock`` as the ``postfix`` user, and
-Postfix's smtpd reaches Dovecot's auth socket as ``postfix`` too. pytest
-makes its temporary directories private (0700), so the directories on
-that path are given search permission for others (o+x, not read): a daemon
-can walk through them but not list them. pytest tightens its own root
-directory again at the next session.
+Postfix's smtpd reaches Dovecot's auth socket as ``postfix`` too. So their
+directories cannot live in pytest's temporary tree: pytest keeps its root
+private (0700) and resets it whenever any pytest session starts, which
+would cut off a running server. `server_root` makes a directory of their
+own in the system's temp dir instead, searchable (o+x) but not listable by
+others, and at the end copies the logs and configurations into the pytest
+directory for a post-mortem before removing it.
 
 ``openssl s_client`` is the independent witness: `openssl_s_client` runs
 it against an endpoint and `parse_s_client` turns its output into the few
@@ -32,6 +33,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,7 +131,7 @@ def free_ports(count: int, address: str = LOOPBACK) -> list[int]:
     start functions handle by retrying on "address in use".
     """
     with contextlib.ExitStack() as stack:
-        ports = []
+        ports: list[int] = []
         for _ in range(count):
             sock = stack.enter_context(socket.socket())
             sock.bind((address, 0))
@@ -137,25 +139,35 @@ def free_ports(count: int, address: str = LOOPBACK) -> list[int]:
         return ports
 
 
-def open_for_daemons(path: Path, upto: Path) -> None:
-    """Give others search permission on `path` and its parents up to `upto`.
+@contextlib.contextmanager
+def server_root(records: Path) -> Iterator[Path]:
+    """A directory for the daemons' files, removed afterwards.
 
-    Daemons that dropped privileges must walk this path by name. Parents
-    above `upto` are not ours to change; if one of them blocks the walk,
-    say so instead of letting the daemon fail with a riddle.
+    Its logs and configuration files are copied into `records` first, so
+    a failed run can still be read.
     """
-    path = path.resolve()
-    upto = upto.resolve()
-    for directory in (path, *path.parents):
-        mode = directory.stat().st_mode
-        if directory == upto or upto in directory.parents:
-            if not mode & stat.S_IXOTH:
-                directory.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
-        elif not mode & stat.S_IXOTH:
+    root = Path(tempfile.mkdtemp(prefix="mailtui-realservers-"))
+    try:
+        check_reachable(root)
+        root.chmod(0o711)
+        yield root
+    finally:
+        for path in root.rglob("*"):
+            if path.suffix in (".log", ".conf", ".cf") and path.is_file():
+                target = records / path.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def check_reachable(directory: Path) -> None:
+    """Fail clearly if unprivileged daemons could not walk to `directory`."""
+    for parent in directory.resolve().parents:
+        if not parent.stat().st_mode & stat.S_IXOTH:
             raise ServerStartError(
-                f"{directory} is not searchable by others, so the daemons' "
+                f"{parent} is not searchable by others, so the daemons' "
                 "unprivileged processes cannot reach their files under "
-                f"{path}; use a --basetemp below a world-searchable directory"
+                f"{directory}; point TMPDIR at a world-searchable directory"
             )
 
 
@@ -183,7 +195,10 @@ def _wait_listening(
                 waiting.pop(0)
         except OSError:
             time.sleep(0.05)
-    return True
+    # A port taken by someone else in the meantime also accepts; the daemon
+    # then dies on "address in use" a moment later, so look once more.
+    time.sleep(0.2)
+    return process.poll() is None
 
 
 def stop_server(server: RealServer) -> None:
@@ -307,8 +322,8 @@ def start_dovecot(root: Path, pki: LabPki, attempts: int = 3) -> RealServer:
     log_file = root / "dovecot.log"
 
     for _ in range(attempts):
-        ports = free_ports(len(services), DOVECOT_ADDRESS)
-        ports = dict(zip(services, ports, strict=True))
+        numbers = free_ports(len(services), DOVECOT_ADDRESS)
+        ports = dict(zip(services, numbers, strict=True))
         config.write_text(dovecot_config(root, ports, cert, key, sasl_user))
         log_file.write_text("")
         process = _spawn(["dovecot", "-F", "-c", str(config)], log_file)
