@@ -306,8 +306,9 @@ def test_engine_sees_what_openssl_sees(
     assert result.tls is not None
     assert (result.tls.version, result.tls.cipher) == (seen.version, seen.cipher)
     assert result.certificate is not None
-    assert result.certificate.trusted is (seen.verify_code == 0)
-    assert result.certificate.problems == []
+    detail = result.certificate.detail
+    assert result.certificate.trusted is (seen.verify_code == 0), detail
+    assert result.certificate.problems == [], detail
     assert result.certificate.checked_name == endpoint.host
     assert len(result.certificate.chain) == seen.chain_length
 
