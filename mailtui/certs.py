@@ -72,6 +72,12 @@ PROBLEM_ORDER = (
 MIN_RSA_BITS = 2048
 """RSA (and DSA) keys shorter than this are reported as weak."""
 
+ADVISORY_ORDER = ("long-validity", "no-san", "must-staple")
+"""Every advisory code, in the order `CertCheck.advisories` lists them."""
+
+MAX_VALIDITY_DAYS = 398
+"""Longest leaf lifetime the CA/Browser Forum allows since September 2020."""
+
 DEBIAN_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 _CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -362,10 +368,38 @@ def check_chain(
     # The verifier tolerates some things mailtui does not (RSA 1024, for
     # one): trusted means both agree.
     result.trusted = verified and not result.problems
+    result.advisories = advisories(leaf)
     if verified and result.problems:
         verdict = "accepted by the verifier, but: " + ", ".join(result.problems)
     result.detail = "; ".join([*errors, verdict] if verdict else errors) or None
     return result
+
+
+def advisories(leaf: x509.Certificate) -> list[str]:
+    """What is worth knowing about a leaf without making it untrusted.
+
+    A lifetime over `MAX_VALIDITY_DAYS` (public CAs may not issue one, so it
+    hints at a private CA or an old certificate), no SAN extension (names
+    then live only in the CN, which RFC 6125 clients ignore), and OCSP
+    must-staple (RFC 7633), which a client enforcing it refuses without a
+    stapled answer: Python's ssl cannot show whether one was stapled.
+    """
+    found = set()
+    lifetime = leaf.not_valid_after_utc - leaf.not_valid_before_utc
+    if lifetime > dt.timedelta(days=MAX_VALIDITY_DAYS):
+        found.add("long-validity")
+    try:
+        if _san_extension(leaf) is None:
+            found.add("no-san")
+        features = leaf.extensions.get_extension_for_class(x509.TLSFeature).value
+        if x509.TLSFeatureType.status_request in features:
+            found.add("must-staple")
+    except x509.ExtensionNotFound:
+        pass
+    except (ValueError, TypeError):
+        # Unreadable extensions are already reported as "malformed".
+        pass
+    return [code for code in ADVISORY_ORDER if code in found]
 
 
 def _utc(now: dt.datetime | None) -> dt.datetime:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from mailtui.model import (
     Finding,
@@ -187,6 +188,66 @@ RULES: dict[str, Rule] = {
         "The best version the server agreed to is {detail}, which is deprecated.",
         "RFC 8996; RFC 8997",
     ),
+    # What a sweep found the server still accepts (mailtui.sweep)
+    "tls-sslv3-accepted": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The server still accepts SSL 3.0, which is broken (POODLE).",
+        "RFC 7568",
+    ),
+    "tls-legacy-version-accepted": Rule(
+        Severity.WARNING,
+        Verdict.RECOMMENDED,
+        "The server still accepts {detail}, deprecated since 2021; current "
+        "clients are not at risk, old ones fall back to it silently.",
+        "RFC 8996",
+    ),
+    "tls-cipher-null": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The server accepts TLS 1.2 suites that do not encrypt ({detail}).",
+        "RFC 9325 §4.1",
+    ),
+    "tls-cipher-anonymous": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The server accepts anonymous TLS 1.2 suites, which authenticate "
+        "nobody, so anyone on the path can pose as it ({detail}).",
+        "RFC 9325 §4.1",
+    ),
+    "tls-cipher-export": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The server accepts export-grade suites, breakable in hours ({detail}).",
+        "RFC 9325 §4.1",
+    ),
+    "tls-cipher-rc4": Rule(
+        Severity.CRITICAL,
+        Verdict.DEPRECATED,
+        "The server accepts RC4, which is prohibited ({detail}).",
+        "RFC 7465; RFC 9325 §4.1",
+    ),
+    "tls-cipher-3des": Rule(
+        Severity.WARNING,
+        Verdict.RECOMMENDED,
+        "The server accepts 3DES, whose 64-bit blocks leak over long "
+        "connections (Sweet32) ({detail}).",
+        "RFC 9325 §4.1",
+    ),
+    "tls-cipher-cbc-sha1": Rule(
+        Severity.INFO,
+        Verdict.RECOMMENDED,
+        "The server accepts CBC suites with SHA-1 MACs ({detail}); AEAD suites "
+        "(GCM, ChaCha20-Poly1305) are the recommended ones.",
+        "RFC 9325 §4.2",
+    ),
+    "tls-no-forward-secrecy": Rule(
+        Severity.WARNING,
+        Verdict.RECOMMENDED,
+        "The server accepts static RSA key exchange ({detail}): whoever gets "
+        "its key later can decrypt recorded sessions.",
+        "RFC 9325 §4.1",
+    ),
     # Certificates
     "cert-missing": Rule(
         Severity.CRITICAL,
@@ -254,6 +315,28 @@ RULES: dict[str, Rule] = {
         Verdict.DEPRECATED,
         "The certificate is signed with SHA-1, which is broken for signatures.",
         "RFC 9155",
+    ),
+    "cert-long-validity": Rule(
+        Severity.WARNING,
+        Verdict.RECOMMENDED,
+        "The certificate is valid for {detail} days, more than the 398 a "
+        "public CA may issue: a private CA, or a certificate to renew.",
+        "CA/Browser Forum Baseline Requirements §6.3.2",
+    ),
+    "cert-no-san": Rule(
+        Severity.WARNING,
+        Verdict.RECOMMENDED,
+        "The certificate has no subjectAltName: clients following RFC 6125 "
+        "find no name in it.",
+        "RFC 6125 §6.4.4; RFC 5280 §4.2.1.6",
+    ),
+    "cert-must-staple": Rule(
+        Severity.INFO,
+        Verdict.RECOMMENDED,
+        "The certificate demands OCSP stapling (must-staple); mailtui cannot "
+        "see whether the server staples (openssl s_client -status can), and "
+        "a client enforcing it refuses a server that does not.",
+        "RFC 7633; RFC 6066 §8",
     ),
     # Exposure and advice
     "auth-before-tls": Rule(
@@ -381,6 +464,52 @@ def _certificate(r: ProbeResult) -> Iterator[Hit]:
         yield "cert-untrusted", cert.detail or "unknown reason"
 
 
+_WEAK_CIPHER_CODES = {
+    "null": "tls-cipher-null",
+    "anonymous": "tls-cipher-anonymous",
+    "export": "tls-cipher-export",
+    "rc4": "tls-cipher-rc4",
+    "3des": "tls-cipher-3des",
+    "cbc-sha1": "tls-cipher-cbc-sha1",
+    "no-forward-secrecy": "tls-no-forward-secrecy",
+}
+
+
+def _tls_depth(r: ProbeResult) -> Iterator[Hit]:
+    """What the version and cipher sweep found, when one ran."""
+    if r.tls is None:
+        return
+    accepted = r.tls.accepted_versions or []
+    if "SSLv3" in accepted:
+        yield "tls-sslv3-accepted", ""
+    legacy = [_DEPRECATED_VERSIONS[v] for v in accepted if v in ("TLSv1", "TLSv1.1")]
+    # The best version already has its own finding; this one is for servers
+    # that prefer a current version but still fall back to an old one.
+    if legacy and r.tls.version not in _DEPRECATED_VERSIONS:
+        yield "tls-legacy-version-accepted", " and ".join(legacy)
+    for kind, suite in (r.tls.weak_ciphers or {}).items():
+        code = _WEAK_CIPHER_CODES.get(kind)
+        if code is not None:
+            yield code, suite
+
+
+def _advisories(r: ProbeResult) -> Iterator[Hit]:
+    cert = r.certificate
+    if cert is None or not cert.chain:
+        return
+    leaf = cert.chain[0]
+    for advisory in cert.advisories:
+        if advisory == "long-validity":
+            yield "cert-long-validity", str(_days(leaf.not_before, leaf.not_after))
+        elif advisory in ("no-san", "must-staple"):
+            yield f"cert-{advisory}", ""
+
+
+def _days(start: str, end: str) -> int:
+    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return (datetime.fromisoformat(end.replace("Z", "+00:00")) - begin).days
+
+
 def _exposure(r: ProbeResult) -> Iterator[Hit]:
     if r.state is not State.OPEN or r.endpoint.security is Security.TLS:
         return
@@ -406,7 +535,9 @@ def _advice(r: ProbeResult) -> Iterator[Hit]:
 CHECKS: tuple[Callable[[ProbeResult], Iterator[Hit]], ...] = (
     _reachability,
     _tls,
+    _tls_depth,
     _certificate,
+    _advisories,
     _exposure,
     _advice,
 )

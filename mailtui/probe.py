@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailtui import __version__, certs, tls
+from mailtui import sweep as tls_sweep
 from mailtui.findings import assess
 from mailtui.model import (
     CertCheck,
@@ -92,6 +93,9 @@ class ProbeOptions:
     """Names pinned to addresses, as curl's --resolve does."""
     all_addresses: bool = False
     """Probe every address a name resolves to, not only the first."""
+    sweep: bool = False
+    """Also ask which TLS versions and weak suites are accepted (about five
+    more connections per endpoint, within its deadline; `mailtui.sweep`)."""
 
     def describe(self) -> dict[str, object]:
         """The options as plain data, for the scan's record."""
@@ -104,6 +108,7 @@ class ProbeOptions:
             "ca_file": str(self.ca_file) if self.ca_file else None,
             "resolve": dict(self.resolve),
             "all_addresses": self.all_addresses,
+            "sweep": self.sweep,
         }
 
 
@@ -248,6 +253,10 @@ class _Probe:
             ):
                 return
             await self._converse()
+        # After the per-address slot is given back: the sweep takes one per
+        # connection, so it never waits on a slot it holds itself.
+        if self.options.sweep:
+            await self._sweep(address)
 
     async def _resolve(self) -> str | None:
         ep = self.endpoint
@@ -443,6 +452,88 @@ class _Probe:
             self.result.tls_error = None
             self.result.error = saved_error
 
+    async def _sweep(self, address: str) -> None:
+        """Which versions and weak suites the server accepts, in new connections."""
+        facts = self.result.tls
+        if facts is None or self.result.mismatch:
+            return
+        # Close the main connection first: its server slot is free again.
+        self._close()
+        left = self.options.deadline - (time.perf_counter() - self.started)
+        budget = left - _SWEEP_MARGIN
+        if budget <= 0:
+            self.record.note("no time left before the deadline for a TLS sweep")
+            return
+        self.stage(Stage.HANDSHAKE)
+        t0 = time.perf_counter()
+        found = await tls_sweep.sweep(
+            lambda: self._open_for_handshake(address),
+            self.endpoint.server_name,
+            slot=self.limits.for_address(address),
+            timeout=self.options.timeout,
+            budget=budget,
+            known=[facts.version] if facts.version else [],
+        )
+        self.result.timings["sweep"] = self.elapsed_ms(t0)
+        facts.accepted_versions = found.accepted_versions
+        facts.not_tested = found.not_tested
+        facts.weak_ciphers = found.weak_ciphers
+        facts.weak_not_tested = found.weak_not_tested
+        said = [f"accepts {', '.join(found.accepted_versions) or 'none'}"]
+        if found.not_tested:
+            said.append(f"not tested here: {', '.join(found.not_tested)}")
+        if found.undecided:
+            said.append(f"undecided: {', '.join(found.undecided)}")
+        if found.weak_ciphers:
+            weak = ", ".join(f"{k} ({v})" for k, v in found.weak_ciphers.items())
+            said.append(f"weak TLS 1.2 suites accepted: {weak}")
+        self.record.note(
+            f"TLS sweep, {found.handshakes} handshakes in "
+            f"{self.result.timings['sweep']:.0f} ms: " + "; ".join(said)
+        )
+
+    async def _open_for_handshake(
+        self, address: str
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """A new connection where the ClientHello goes; None if STARTTLS fails.
+
+        For implicit TLS that is at once; otherwise a fresh dialogue replays
+        the plaintext preamble up to the go-ahead. Nothing is recorded: the
+        main connection's transcript already shows that conversation.
+        """
+        timeout = self.options.timeout
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
+                address, self.endpoint.port, limit=READ_SIZE * 4
+            )
+        if self.endpoint.security is Security.TLS:
+            return reader, writer
+        dialogue = make_dialogue(
+            self.endpoint.protocol,
+            tls_active=False,
+            try_starttls=True,
+            client_name=self.options.client_name,
+        )
+        try:
+            while not isinstance(action := dialogue.next_action(), Done):
+                if isinstance(action, UpgradeTls):
+                    _drain_reader(reader)
+                    return reader, writer
+                if isinstance(action, Send):
+                    writer.write(action.data)
+                    continue
+                async with asyncio.timeout(timeout):
+                    data = await reader.read(READ_SIZE)
+                if data:
+                    dialogue.receive(data)
+                else:
+                    dialogue.connection_closed()
+        except BaseException:
+            writer.transport.abort()
+            raise
+        writer.transport.abort()
+        return None
+
     def _take_facts(self) -> None:
         if self.dialogue is None:
             return
@@ -470,6 +561,9 @@ class _Probe:
         if self.writer is not None:
             self.writer.transport.abort()
 
+
+_SWEEP_MARGIN = 0.05
+"""Seconds kept between the end of a sweep and the endpoint's deadline."""
 
 _STAGES = {
     "greeting": Stage.GREETING,
