@@ -58,6 +58,7 @@ class MailTuiApp(App[int]):
         demo: bool = False,
         target: str = "",
         scan: Scan | None = None,
+        choices: list[Choice] | None = None,
         lab_profiles: list[str] | None = None,
         lab_latency: float = 0.0,
         config_dir: Path | None = None,
@@ -70,6 +71,7 @@ class MailTuiApp(App[int]):
             demo: start the lab and scan all of its endpoints.
             target: what the endpoints are called (a host, a profile).
             scan: a finished scan to show instead of probing.
+            choices: what the picker offers (providers, saved profiles).
             lab_profiles: in demo mode, the lab profiles to start (all if None).
             lab_latency: in demo mode, imitated network delay in seconds.
             config_dir: where saved profiles live (tests use a temporary one).
@@ -84,7 +86,7 @@ class MailTuiApp(App[int]):
         self._demo = demo
         self._lab_profiles = lab_profiles
         self._lab_latency = lab_latency
-        self.picker = PickerScreen()
+        self.picker = PickerScreen(choices)
 
     def get_default_screen(self) -> Screen:
         return self.picker
@@ -117,7 +119,7 @@ class MailTuiApp(App[int]):
             return
         # The lab's throwaway CA must be trusted, or every row would fail.
         self.options = replace(self.options, ca_file=lab.ca_file)
-        self.picker.set_choices(lab_choices(lab))
+        self.picker.set_choices([*lab_choices(lab), *self.picker.choices])
         self.open_scan(list(lab.endpoints), "lab: all profiles (simulated)")
 
     async def on_unmount(self) -> None:

@@ -220,14 +220,12 @@ def transcript_plain(events: list[TranscriptEvent]) -> str:
     return "".join(f"{e.t_ms:9.1f} ms {who[e.direction]}{e.text}\n" for e in events)
 
 
-def cert_title(cert: CertInfo, index: int, count: int) -> Text:
+def cert_title(cert: CertInfo, index: int) -> Text:
     """A chain position and the subject, e.g. `leaf  CN=mail.example`."""
     if index == 0:
-        role = "leaf"
-    elif cert.self_signed or (index == count - 1 and cert.is_ca):
-        role = "root" if cert.self_signed else "CA"
+        role = "self-signed" if cert.self_signed else "leaf"
     else:
-        role = "intermediate"
+        role = "root" if cert.self_signed else "intermediate"
     text = Text.assemble((f"{role}  ", "bold"))
     text.append_text(literal(cert.subject))
     return text

@@ -26,16 +26,16 @@ TABS = ("tab-transcript", "tab-chain", "tab-tls", "tab-findings")
 
 
 def summary_text(result: ProbeResult, palette: Palette) -> Text:
-    """One line: which endpoint, its verdict and how the probe went."""
+    """Which endpoint, its verdict and how the probe went; then its label."""
     ep = result.endpoint
     text = Text()
     text.append_text(render.verdict_cell(result.verdict, palette))
     text.append("  ")
     text.append_text(render.literal(f"{ep.service} {ep.host}:{ep.port}", "bold"))
+    text.append(f"  {result.state.value} in {render.format_ms(result.elapsed_ms)}")
     if ep.label:
-        text.append("  ")
+        text.append("\n")
         text.append_text(render.literal(ep.label, palette.muted))
-    text.append(f"  {result.state.value}, {render.format_ms(result.elapsed_ms)}")
     return text
 
 

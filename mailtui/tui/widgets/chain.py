@@ -41,7 +41,7 @@ class ChainTree(Tree[CertInfo | None]):
         )
         parent: TreeNode[CertInfo | None] = self.root
         for index, cert in enumerate(chain):
-            node = parent.add(render.cert_title(cert, index, count), data=cert)
+            node = parent.add(render.cert_title(cert, index), data=cert)
             for name, value in render.cert_fields(cert):
                 node.add_leaf(render.field_line(name, value), data=None)
             node.expand()

@@ -40,12 +40,7 @@ class ResultGrid(DataTable[Text]):
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(
-            id=id,
-            cursor_type="row",
-            zebra_stripes=True,
-            cursor_foreground_priority="renderable",
-        )
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.palette = Palette()
         self._shown: dict[str, ProbeResult | Stage] = {}
 
