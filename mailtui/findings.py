@@ -116,6 +116,13 @@ RULES: dict[str, Rule] = {
         "The connection opened, but {detail}.",
         "RFC 5321 §3.1; RFC 1939 §4; RFC 9051 §7.1",
     ),
+    "conversation-cut": Rule(
+        Severity.WARNING,
+        Verdict.UNREACHABLE,
+        "The server greeted, then the conversation broke off before "
+        "STARTTLS could be tried: {detail}.",
+        "RFC 9293 §3.10.7",
+    ),
     "temporary-failure": Rule(
         Severity.WARNING,
         Verdict.UNREACHABLE,
@@ -412,10 +419,24 @@ def _reachability(r: ProbeResult) -> Iterator[Hit]:
         yield "protocol-error", r.protocol_error
     elif r.greeting is None and r.error:
         yield "no-greeting", r.error
+    elif _cut_before_starttls(r):
+        yield "conversation-cut", r.error or "the connection ended"
+
+
+def _cut_before_starttls(r: ProbeResult) -> bool:
+    """A STARTTLS endpoint whose conversation ended before STARTTLS got an
+    answer (a reset, a timeout, the deadline): nothing is known of its TLS."""
+    st = r.starttls
+    return (
+        r.endpoint.security is Security.STARTTLS
+        and st is not None
+        and st.response is None
+        and r.error is not None
+    )
 
 
 def _tls(r: ProbeResult) -> Iterator[Hit]:
-    if r.temporary_failure or r.protocol_error or r.mismatch:
+    if r.temporary_failure or r.protocol_error or r.mismatch or _cut_before_starttls(r):
         # The endpoint is already judged on what it said; its TLS was never
         # tried the way the service expects.
         return

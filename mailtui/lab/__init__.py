@@ -22,11 +22,12 @@ from pathlib import Path
 from types import TracebackType
 
 from mailtui.lab.pki import LabPki
-from mailtui.lab.profiles import PROFILES, LabEndpoint, Profile
+from mailtui.lab.profiles import ALL_PROFILES, PROFILES, LabEndpoint, Profile
 from mailtui.lab.servers import Behaviour, LabServer
 from mailtui.model import Endpoint
 
 __all__ = [
+    "ALL_PROFILES",
     "LAB_ADDRESS",
     "PROFILES",
     "Behaviour",
@@ -44,7 +45,8 @@ class Lab:
     """The servers of one or more profiles, started and stopped together.
 
     Args:
-        profiles: profile names (see `PROFILES`); None for all of them.
+        profiles: profile names (see `ALL_PROFILES`); None for `PROFILES`,
+            the default set, which leaves out the opt-in "hostile" one.
         latency: seconds of imitated network delay, each way.
         directory: where the CA and certificates go; a temporary directory,
             removed by `stop()`, when None.
@@ -58,13 +60,13 @@ class Lab:
         directory: Path | None = None,
     ) -> None:
         names = list(PROFILES) if profiles is None else list(dict.fromkeys(profiles))
-        unknown = [n for n in names if n not in PROFILES]
+        unknown = [n for n in names if n not in ALL_PROFILES]
         if unknown:
-            known = ", ".join(PROFILES)
+            known = ", ".join(ALL_PROFILES)
             raise ValueError(f"unknown lab profile {unknown[0]!r} (known: {known})")
         if latency < 0:
             raise ValueError("latency cannot be negative")
-        self.profiles = [PROFILES[n] for n in names]
+        self.profiles = [ALL_PROFILES[n] for n in names]
         self.latency = latency
         self.endpoints: list[Endpoint] = []
         """Every running endpoint, in profile order; filled by `start()`."""

@@ -14,6 +14,7 @@ import ssl
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mailtui.lab.hostile import STARTTLS_GARBAGE
 from mailtui.lab.servers import SSH_BANNER, Behaviour
 from mailtui.model import SERVICES, Security
 
@@ -338,5 +339,113 @@ def _broken() -> Profile:
     )
 
 
+BAD_BYTES_GREETING = b"220 bad\xff\xfe\x00bytes\xc3\x28 \x1b[2J ESMTP\r\n"
+"""A greeting with invalid UTF-8, a NUL and a terminal escape."""
+
+
+def _hostile() -> Profile:
+    def host(slug: str) -> str:
+        return f"{slug}.hostile.{DOMAIN}"
+
+    return Profile(
+        "hostile",
+        "Servers that attack the prober: endless or enormous replies, bytes "
+        "one at a time, resets, broken handshakes, unreadable certificates. "
+        "Each probe must still end within its deadline with a clear message.",
+        (
+            _endpoint(
+                "submission",
+                host("huge-line"),
+                "1 MiB greeting, no newline",
+                "Greets with a line of one mebibyte that never ends.",
+                hostile="huge-line",
+            ),
+            _endpoint(
+                "submission",
+                host("endless"),
+                "endless multi-line greeting",
+                "Sends 220- continuation lines for ever.",
+                hostile="endless-reply",
+            ),
+            _endpoint(
+                "submission",
+                host("bad-bytes"),
+                "invalid UTF-8 and NUL",
+                "Greets with invalid UTF-8, a NUL byte and a terminal escape, "
+                "then behaves.",
+                raw_greeting=BAD_BYTES_GREETING,
+            ),
+            _endpoint(
+                "imap",
+                host("drip"),
+                "one byte per second",
+                "Sends its greeting one byte a second: never silent long enough "
+                "for a read timeout, so only the deadline ends it.",
+                hostile="drip",
+            ),
+            _endpoint(
+                "pop3",
+                host("reset"),
+                "reset after the greeting",
+                "Greets, then answers the first command with a TCP reset.",
+                hostile="reset-after-greeting",
+            ),
+            _endpoint(
+                "imaps",
+                host("tls-alert"),
+                "TLS alert",
+                "Answers the ClientHello with a fatal handshake_failure alert.",
+                hostile="tls-alert",
+            ),
+            _endpoint(
+                "pop3s",
+                host("cut-handshake"),
+                "handshake cut short",
+                "Sends part of a ServerHello, then resets the connection.",
+                hostile="cut-handshake",
+            ),
+            _endpoint(
+                "submission",
+                host("starttls-garbage"),
+                "garbage after the go-ahead",
+                "Says go ahead to STARTTLS, then answers the ClientHello with "
+                "plaintext garbage.",
+                garbage_after_starttls=STARTTLS_GARBAGE,
+            ),
+            _endpoint(
+                "imaps",
+                host("many-sans"),
+                "certificate with 3000 names",
+                "The certificate lists three thousand subject alternative names.",
+                cert_variant="many-sans",
+            ),
+            _endpoint(
+                "submissions",
+                host("malformed-cert"),
+                "unparsable certificate",
+                "Serves a certificate whose SAN extension is not valid DER.",
+                malformed_certificate=True,
+            ),
+            _endpoint(
+                "imaps",
+                host("weak-suites"),
+                "old appliance: weak suites",
+                "TLS 1.0 to 1.2 with a 1024-bit RSA key, accepting NULL, "
+                "anonymous, CBC-SHA1 and static-RSA suites.",
+                cert_variant="weak-key",
+                tls_minimum=TLS10,
+                tls_maximum=TLS12,
+                tls_ciphers="ALL:eNULL:@SECLEVEL=0",
+            ),
+        ),
+    )
+
+
 PROFILES: dict[str, Profile] = {p.name: p for p in (_isp2018(), _modern(), _broken())}
-"""Every lab profile, by name, in display order."""
+"""The lab profiles a bare `Lab()` serves (and the demo shows), in order."""
+
+OPT_IN_PROFILES: dict[str, Profile] = {p.name: p for p in (_hostile(),)}
+"""Profiles served only when named: too noisy or slow for the demo."""
+
+ALL_PROFILES: dict[str, Profile] = {**PROFILES, **OPT_IN_PROFILES}
+"""Every lab profile, by name."""

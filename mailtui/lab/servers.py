@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import cast
 
+from mailtui.lab import hostile
 from mailtui.model import Protocol
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,20 @@ class Behaviour:
     latency: float = 0.0
     """Seconds added each way: before the server acts on what it received
     and before everything it sends, to imitate a distant server."""
+    hostile: str | None = None
+    """An act of `mailtui.lab.hostile.ACTS`, played instead of the protocol."""
+    raw_greeting: bytes | None = None
+    """Greeting bytes sent as they are (invalid UTF-8, NUL...), then the
+    conversation goes on as usual."""
+    garbage_after_starttls: bytes | None = None
+    """Answer the ClientHello that follows the go-ahead with these bytes,
+    then hang up."""
+    malformed_certificate: bool = False
+    """Serve a certificate OpenSSL sends but `cryptography` cannot parse."""
+    tls_ciphers: str | None = None
+    """OpenSSL cipher string of the server, to accept weak suites; the
+    endpoint's context is changed, so give such an endpoint a host of its
+    own."""
 
     @property
     def uses_tls(self) -> bool:
@@ -474,6 +489,10 @@ class LabServer:
     ) -> None:
         self.behaviour = behaviour
         self.host = host
+        if behaviour.malformed_certificate:
+            ssl_context = hostile.malformed_context(host)
+        if behaviour.tls_ciphers and ssl_context is not None:
+            ssl_context.set_ciphers(behaviour.tls_ciphers)
         self.ssl_context = ssl_context
         self.port = 0
         """The port bound by `start()`."""
@@ -558,6 +577,8 @@ class LabServer:
         try:
             if self.behaviour.silent:
                 await self._swallow(sock)
+            elif self.behaviour.hostile is not None:
+                await hostile.ACTS[self.behaviour.hostile](sock, self._greeting())
             elif self.behaviour.garbage is not None:
                 await self._pause()
                 await asyncio.get_running_loop().sock_sendall(
@@ -579,6 +600,13 @@ class LabServer:
             log.exception("lab server on port %d failed", self.port)
         finally:
             await _close(writer, sock)
+
+    def _greeting(self) -> bytes:
+        """What the session would greet with, for the hostile acts."""
+        session = SESSIONS[self.behaviour.protocol](
+            self.behaviour, self.host, can_tls=False
+        )
+        return session.greeting()
 
     async def _pause(self, trips: int = 1) -> None:
         if self.behaviour.latency > 0:
@@ -630,7 +658,7 @@ class LabServer:
         if self.behaviour.temporary_failure:
             await self._send(writer, session.busy())
             return
-        await self._send(writer, session.greeting())
+        await self._send(writer, self.behaviour.raw_greeting or session.greeting())
 
         for _ in range(MAX_COMMANDS):
             try:
@@ -644,7 +672,7 @@ class LabServer:
             line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
             reply = session.handle(line)
             if reply.then is Next.STARTTLS:
-                if not await self._upgrade(writer, reply.data):
+                if not await self._upgrade(reader, writer, reply.data):
                     return
                 await self._send(writer, session.tls_started())
                 continue
@@ -659,7 +687,12 @@ class LabServer:
         writer.write(data)
         await writer.drain()
 
-    async def _upgrade(self, writer: asyncio.StreamWriter, go_ahead: bytes) -> bool:
+    async def _upgrade(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        go_ahead: bytes,
+    ) -> bool:
         """Send the go-ahead and do the handshake; False to hang up instead."""
         assert self.ssl_context is not None
         await self._pause()
@@ -668,6 +701,14 @@ class LabServer:
         # the kernel, not land in the plaintext stream buffer.
         cast(asyncio.Transport, writer.transport).pause_reading()
         if self.behaviour.fail_after_starttls:
+            return False
+        if self.behaviour.garbage_after_starttls is not None:
+            # Wait for the ClientHello, so the garbage answers it rather than
+            # arriving with the go-ahead (that would be an injection).
+            cast(asyncio.Transport, writer.transport).resume_reading()
+            await asyncio.wait_for(reader.read(1), IDLE_TIMEOUT)
+            writer.write(self.behaviour.garbage_after_starttls)
+            await writer.drain()
             return False
         await self._pause(2)
         await writer.start_tls(
