@@ -33,6 +33,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--tui", action="store_true", help="open the app on these targets"
     )
+    output.add_argument(
+        "--format",
+        choices=("table", "json", "markdown", "html", "csv"),
+        help="report format (default: table, or what --output's name implies)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the report to FILE (atomically) and print the table",
+    )
+    parser.add_argument(
+        "--no-save", action="store_true", help="do not keep this scan in the history"
+    )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print the table only"
     )
@@ -94,6 +109,13 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         help="endpoints probed at once (default: %(default)s)",
     )
     parser.add_argument(
+        "--sweep",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also ask which TLS versions and weak TLS 1.2 suites each endpoint "
+        "accepts: about five more connections each (default: on)",
+    )
+    parser.add_argument(
         "--per-host",
         type=int,
         default=8,
@@ -130,6 +152,7 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
         ca_file=ca_file,
         resolve=resolve,
         all_addresses=args.all_addresses,
+        sweep=getattr(args, "sweep", True),
     )
 
 
@@ -175,14 +198,44 @@ def run_scan_command(args: argparse.Namespace, out: TextIO | None = None) -> int
 
     scan = asyncio.run(run_scan(endpoints, options, on_event, target=target))
     progress.clear()
+    if not args.no_save:
+        _save(scan)
+    if args.output is not None or args.format not in (None, "table"):
+        _write_report(scan, args, out)
+        if args.output is None:
+            return exit_code(scan)
     _print_scan(scan, args, out)
     return exit_code(scan)
+
+
+def _save(scan: Scan) -> None:
+    """Keep the scan in the history; failing to is worth a warning only."""
+    from mailtui import history
+
+    try:
+        history.save(scan)
+    except OSError as exc:
+        print(f"mailtui: warning: scan not saved to history: {exc}", file=sys.stderr)
+
+
+def _write_report(scan: Scan, args: argparse.Namespace, out: TextIO) -> None:
+    from mailtui.reports import format_for, render, write_report
+
+    fmt = args.format or ("json" if args.json else None)
+    if args.output is None:
+        out.write(render(scan, fmt or "table"))
+        return
+    fmt = fmt or format_for(args.output) or "json"
+    try:
+        write_report(scan, fmt, args.output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
 
 
 def _print_scan(scan: Scan, args: argparse.Namespace, out: TextIO) -> None:
     from mailtui.reports.table import render_findings, render_table
 
-    if args.json:
+    if args.json and args.output is None:
         json.dump(scan.to_dict(), out, indent=2, ensure_ascii=False)
         out.write("\n")
         return
