@@ -198,8 +198,13 @@ def run_app(
     *,
     demo: bool = False,
     target: str = "",
+    latency: float = 0.0,
 ) -> int:
-    """Run the app in the terminal until the user quits; the exit code."""
-    app = MailTuiApp(endpoints, options, demo=demo, target=target)
+    """Run the app in the terminal until the user quits; the exit code.
+
+    `latency` (seconds, each way) slows the demo lab down to imitate
+    distant servers.
+    """
+    app = MailTuiApp(endpoints, options, demo=demo, target=target, lab_latency=latency)
     code = app.run()
     return code if isinstance(code, int) else 0

@@ -243,3 +243,18 @@ async def test_theme_change_recolours_the_grid() -> None:
         await pilot.pause()
         assert screen.grid.palette != dark
         assert screen.grid.palette.ok == app.get_css_variables()["text-success"]
+
+
+async def test_clicking_a_row_twice_opens_its_detail() -> None:
+    app = create_app(demo=True, lab_profiles=["modern"])
+    async with app.run_test(size=TEST_SIZE) as pilot:
+        screen = await wait_for_scan(pilot)
+        # Row 2 of the table is the third endpoint (row 0 is the header).
+        await pilot.click(ResultGrid, offset=(3, 3))
+        assert screen.grid.cursor_row == 2
+        await pilot.click(ResultGrid, offset=(3, 3))
+        await pilot.pause()
+
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        assert detail.result.endpoint == screen.endpoints[2]
