@@ -25,11 +25,12 @@ What keeps it honest and polite:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,6 +183,12 @@ class _Recorder:
     def note(self, text: str) -> None:
         self.add(Direction.NOTE, text)
 
+    def shift(self, seconds: float) -> None:
+        """Move the start later: time before it is not the probe's."""
+        self._started += seconds
+        for event in self._events:
+            event.t_ms = max(0.0, event.t_ms - seconds * 1000)
+
     def close(self) -> None:
         if self._dropped:
             t_ms = (time.perf_counter() - self._started) * 1000
@@ -209,6 +216,8 @@ class _Probe:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.dialogue: Dialogue | None = None
+        self.deadline: asyncio.Timeout | None = None
+        self.clock_started = False
 
     # -- helpers -----------------------------------------------------------
 
@@ -224,7 +233,10 @@ class _Probe:
 
     async def run(self) -> ProbeResult:
         try:
-            async with asyncio.timeout(self.options.deadline):
+            # The deadline is armed once the probe gets its per-address slot
+            # (see `_slot`): time spent queuing behind other endpoints of the
+            # same server is politeness, not the server's slowness.
+            async with asyncio.timeout(None) as self.deadline:
                 await self._run_steps()
         except TimeoutError:
             self.result.error = self.result.error or (
@@ -245,7 +257,7 @@ class _Probe:
         address = await self._resolve()
         if address is None:
             return
-        async with self.limits.for_address(address):
+        async with self._slot(address):
             if not await self._connect(address):
                 return
             if self.endpoint.security is Security.TLS and not await self._handshake(
@@ -257,6 +269,25 @@ class _Probe:
         # connection, so it never waits on a slot it holds itself.
         if self.options.sweep:
             await self._sweep(address)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, address: str) -> AsyncIterator[None]:
+        """Hold one of the address's slots; the first one starts the clock."""
+        waited = time.perf_counter()
+        async with self.limits.for_address(address):
+            if not self.clock_started:
+                self.clock_started = True
+                queued = time.perf_counter() - waited
+                if queued >= 0.001:
+                    self.result.timings["queued"] = queued * 1000
+                # Shift the start so that elapsed time and transcript
+                # offsets leave the queuing out.
+                self.started += queued
+                self.record.shift(queued)
+                loop = asyncio.get_running_loop()
+                if self.deadline is not None:
+                    self.deadline.reschedule(loop.time() + self.options.deadline)
+            yield
 
     async def _resolve(self) -> str | None:
         ep = self.endpoint
