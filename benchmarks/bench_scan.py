@@ -83,7 +83,7 @@ def scan_command(ca_file: str, endpoints: list[dict], *extra: str) -> list[str]:
     command = [sys.executable, "-m", "mailtui", "scan", "--ca-file", ca_file]
     for host in sorted({e["host"] for e in endpoints}):
         command += ["--resolve", f"{host}:127.0.0.1"]
-    return command + [*extra, *(e["url"] for e in endpoints)]
+    return [*command, *extra, *(e["url"] for e in endpoints)]
 
 
 def openssl_commands(ca_file: str, endpoints: list[dict]) -> list[list[str]]:

@@ -34,7 +34,7 @@ PER_ADDRESS = 8
 
 def raise_file_limit() -> None:
     """A thousand listeners need more descriptors than the usual 1024."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
