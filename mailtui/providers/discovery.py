@@ -428,22 +428,26 @@ class _Network:
         return [], None, relays
 
     async def _resolves(self, name: str) -> bool:
-        for rdtype in ("A", "AAAA"):
-            if await self._query("guess", name, rdtype):
-                return True
-        return False
+        answers = await asyncio.gather(
+            self._query("guess", name, "A"), self._query("guess", name, "AAAA")
+        )
+        return any(answers)
 
     async def _guesses(self, domain: str) -> list[Found]:
+        # The bare domain is asked at the same time, though used only when
+        # no usual name resolves, so a dead resolver costs one timeout.
         names = [f"{prefix}.{domain}" for prefix, _ in GUESS_PREFIXES]
-        resolved = await asyncio.gather(*(self._resolves(n) for n in names))
+        *resolved, bare = await asyncio.gather(
+            *(self._resolves(n) for n in [*names, domain])
+        )
         found: list[Found] = []
         for (_, services), name, ok in zip(
             GUESS_PREFIXES, names, resolved, strict=True
         ):
             if ok:
                 found += _guessed(name, services, domain)
-        if not found and await self._resolves(domain):
-            found = _guessed(domain, tuple(GUESS_PREFIXES[-1][1]), domain)
+        if not found and bare:
+            found = _guessed(domain, GUESS_PREFIXES[-1][1], domain)
         return found
 
 

@@ -304,12 +304,12 @@ def endpoint_spec(endpoint: Endpoint) -> str:
 
 def _files(directory: Path) -> list[Path]:
     """Profile files in `directory`, skipping our own temporary files."""
-    if not directory.exists():
-        return []
+    try:
+        entries = list(directory.iterdir())
+    except FileNotFoundError:
+        return []  # nothing saved yet
     return sorted(
-        p
-        for p in directory.iterdir()
-        if p.suffix == SUFFIX and not p.name.startswith(".")
+        p for p in entries if p.suffix == SUFFIX and not p.name.startswith(".")
     )
 
 
@@ -318,7 +318,11 @@ def _find_file(name: str, directory: Path) -> Path | None:
     if exact.is_file():
         return exact
     wanted = name.casefold()
-    for path in _files(directory):
+    try:
+        files = _files(directory)
+    except OSError:
+        return None  # reported by list_profiles, and by any attempt to write
+    for path in files:
         if path.stem.casefold() == wanted:
             return path
     return None
@@ -402,12 +406,7 @@ def save_profile(profile: Profile, directory: Path | None = None) -> Path:
     text = profile.to_toml()
     # Check that what we write reads back as the same profile.
     Profile.from_toml(profile.name, text)
-    try:
-        path = _find_file(profile.name, directory) or (
-            directory / f"{profile.name}{SUFFIX}"
-        )
-    except OSError as exc:
-        raise ProfileError(f"cannot use {directory}: {exc.strerror or exc}") from None
+    path = _find_file(profile.name, directory) or directory / f"{profile.name}{SUFFIX}"
     if path.exists():
         try:
             read_profile(path)
