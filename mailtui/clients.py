@@ -206,9 +206,10 @@ def thunderbird(settings: ClientSettings, user: str | None = None) -> str:
     """A Thunderbird autoconfig file (clientConfig version 1.1)."""
     root = ET.Element("clientConfig", version="1.1")
     provider = ET.SubElement(root, "emailProvider", id=settings.domain)
-    # XML comments may not contain "--".
-    lines = [line.replace("--", "- -") for line in _comment_lines(settings, "     ")]
-    provider.append(ET.Comment("\n" + "\n".join(lines) + "\n    "))
+    text = "\n".join(_comment_lines(settings, "     "))
+    while "--" in text:  # forbidden inside an XML comment
+        text = text.replace("--", "- -")
+    provider.append(ET.Comment(f"\n{text}\n    "))
     ET.SubElement(provider, "domain").text = settings.domain
     ET.SubElement(provider, "displayName").text = settings.target or settings.domain
     ET.SubElement(provider, "displayShortName").text = settings.domain

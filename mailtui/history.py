@@ -155,7 +155,7 @@ def targets() -> list[str]:
 def resolve(ref: str) -> Scan:
     """The scan `ref` names: a file, a scan id, `TARGET` or `TARGET~N`."""
     path = Path(ref).expanduser()
-    if path.is_file() or path.suffix.lower() == ".json" or "/" in ref:
+    if path.is_file() or path.suffix.lower() == ".json":
         return load_file(path)
     return find(ref).load()
 
