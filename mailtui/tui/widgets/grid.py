@@ -27,9 +27,16 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("tls", "TLS", 3),
     ("cert", "Certificate", 16),
     ("time", "Time", 7),
+    ("host", "Host", 28),
     ("cipher", "Cipher", 22),
 )
-"""(key, heading, width): the verdict comes early so it fits in 80 columns."""
+"""(key, heading, width): the verdict comes early so it fits in 80 columns;
+the host is late because the target already names it when there is no
+label, and a lab host only says which failure the row imitates."""
+
+
+_RESULT_COLUMNS = ("verdict", "starttls", "tls", "cert", "time", "cipher")
+"""The cells a probe's result fills, emptied before a rerun."""
 
 
 class ResultGrid(DataTable[Text]):
@@ -54,15 +61,15 @@ class ResultGrid(DataTable[Text]):
         self._shown.clear()
         for endpoint in endpoints:
             label = endpoint.label.split()
-            self.add_row(
-                render.literal(label[0] if label else endpoint.host),
-                Text(endpoint.service),
-                Text(str(endpoint.port), justify="right"),
-                Text(""),
-                render.stage_cell(Stage.PENDING, self.palette),
-                *(Text("") for _ in COLUMNS[5:]),
-                key=endpoint.key,
-            )
+            cells = {
+                "target": render.literal(label[0] if label else endpoint.host),
+                "service": Text(endpoint.service),
+                "port": Text(str(endpoint.port), justify="right"),
+                "state": render.stage_cell(Stage.PENDING, self.palette),
+                "host": render.literal(endpoint.host),
+            }
+            row = [cells.get(key, Text("")) for key, _, _ in COLUMNS]
+            self.add_row(*row, key=endpoint.key)
             self._shown[endpoint.key] = Stage.PENDING
 
     def show_stage(self, endpoint: Endpoint, stage: Stage) -> None:
@@ -72,7 +79,7 @@ class ResultGrid(DataTable[Text]):
 
     def clear_result(self, endpoint: Endpoint) -> None:
         """Forget a row's result before probing it again."""
-        for key, _, _ in COLUMNS[3:]:
+        for key in _RESULT_COLUMNS:
             self.update_cell(endpoint.key, key, Text(""))
         self.show_stage(endpoint, Stage.PENDING)
 
