@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("mailtui.commands.scan", "probe endpoints and print the results"),
     "lab": ("mailtui.lab.runner", "run the lab servers and print their endpoints"),
     "demo": ("mailtui.commands.app", "open the app on the embedded lab"),
+    "profile": ("mailtui.commands.profile", "list, show, save, edit, delete profiles"),
+    "discover": ("mailtui.commands.discover", "find a mail domain's endpoints"),
     "report": ("mailtui.commands.report", "render a saved scan as markdown/html/csv"),
     "history": ("mailtui.commands.history", "list saved scans of each target"),
     "diff": ("mailtui.commands.diff", "what changed between two scans (exit 1: worse)"),

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Probe mail endpoints: a bare HOST means its seven standard "
         "endpoints; SERVICE://HOST[:PORT] names one (services: smtp, "
-        "submission, submissions, pop3, pop3s, imap, imaps, sieve)."
+        "submission, submissions, pop3, pop3s, imap, imaps, sieve); a "
+        "NAME is a saved profile or a catalog provider (mailtui profile list)."
     )
     parser.add_argument("targets", nargs="*", metavar="TARGET")
     add_target_options(parser)
@@ -47,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-save", action="store_true", help="do not keep this scan in the history"
+    )
+    parser.add_argument(
+        "--save-profile",
+        metavar="NAME",
+        help="also save these targets and options as the profile NAME",
     )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print the table only"
@@ -143,7 +149,7 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
         ca_file = args.ca_file.expanduser().resolve()
         certs.load_ca_file(ca_file)  # raises CaFileError with a clear message
     resolve = dict(parse_resolve(spec) for spec in args.resolve)
-    return ProbeOptions(
+    options = ProbeOptions(
         timeout=args.timeout,
         deadline=args.deadline,
         concurrency=args.concurrency,
@@ -154,6 +160,10 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
         all_addresses=args.all_addresses,
         sweep=getattr(args, "sweep", True),
     )
+    from mailtui.providers import named_options
+
+    # A saved profile named among the targets brings its own options.
+    return named_options(args.targets, options)
 
 
 def _check_ehlo(name: str) -> str:
@@ -165,12 +175,16 @@ def _check_ehlo(name: str) -> str:
 def endpoints_from_args(
     args: argparse.Namespace, resolve: dict[str, str]
 ) -> list[Endpoint]:
+    from mailtui.providers import named_endpoints
     from mailtui.targets import parse_targets, pin
 
-    endpoints = parse_targets(
-        args.targets, smtp=args.smtp, imap=args.imap, pop=args.pop, sieve=args.sieve
-    )
-    return pin(endpoints, resolve)
+    # Names of profiles and catalog providers expand to their endpoints.
+    endpoints, rest = named_endpoints(args.targets)
+    if rest or not endpoints or any((args.smtp, args.imap, args.pop, args.sieve)):
+        endpoints += parse_targets(
+            rest, smtp=args.smtp, imap=args.imap, pop=args.pop, sieve=args.sieve
+        )
+    return pin(list(dict.fromkeys(endpoints)), resolve)
 
 
 def target_name(args: argparse.Namespace, endpoints: list[Endpoint]) -> str:
@@ -185,6 +199,10 @@ def run_scan_command(args: argparse.Namespace, out: TextIO | None = None) -> int
     options = options_from_args(args)
     endpoints = endpoints_from_args(args, options.resolve)
     target = target_name(args, endpoints)
+    if getattr(args, "save_profile", None):
+        from mailtui.commands.profile import save_from_scan
+
+        save_from_scan(args.save_profile, endpoints, options)
     if args.tui:
         from mailtui.tui.app import run_app
 

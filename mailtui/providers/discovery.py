@@ -142,6 +142,31 @@ class Discovery:
     def only_guesses(self) -> bool:
         return bool(self.found) and all(f.guess for f in self.found)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for `mailtui discover --json`."""
+        return {
+            "query": self.query,
+            "domain": self.domain,
+            "step": self.step,
+            "provider": self.provider.id if self.provider else None,
+            "found": [
+                {
+                    "key": f.endpoint.key,
+                    "service": f.endpoint.service,
+                    "host": f.endpoint.host,
+                    "port": f.endpoint.port,
+                    "source": f.source,
+                    "guess": f.guess,
+                    "detail": f.detail,
+                }
+                for f in self.found
+            ],
+            "attempts": [
+                {"step": a.step, "where": a.where, "outcome": a.outcome, "ok": a.ok}
+                for a in self.attempts
+            ],
+        }
+
     def to_profile(self, name: str) -> Profile:
         """A profile that scans what was found, noting how it was found."""
         day = datetime.now(UTC).date().isoformat()

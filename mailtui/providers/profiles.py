@@ -424,12 +424,22 @@ def save_profile(profile: Profile, directory: Path | None = None) -> Path:
     return path
 
 
-def delete_profile(name: str, directory: Path | None = None) -> Path:
-    """Remove the profile file called `name`, broken or not; return its path."""
+def profile_path(name: str, directory: Path | None = None) -> Path:
+    """The file of the saved profile `name` (any case), broken or not.
+
+    Raises:
+        UnknownName: there is no such file.
+    """
     directory = directory or paths.profiles_dir()
     path = _find_file(name, directory) if _NAME.match(name) else None
     if path is None:
         raise UnknownName(f"no saved profile named {name!r}")
+    return path
+
+
+def delete_profile(name: str, directory: Path | None = None) -> Path:
+    """Remove the profile file called `name`, broken or not; return its path."""
+    path = profile_path(name, directory)
     try:
         path.unlink()
     except OSError as exc:
