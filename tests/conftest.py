@@ -11,6 +11,28 @@ import pytest
 from mailtui.lab.pki import LabPki
 from tests import realservers
 
+# -- Never the user's own folders -------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point profiles and history at throwaway folders for the whole run.
+
+    Set in os.environ, not with monkeypatch, so that the `mailtui`
+    subprocesses the tests start inherit it too: a test scan must never
+    land in the real history or read a real profile.
+    """
+    saved = {k: os.environ.get(k) for k in ("MAILTUI_CONFIG_DIR", "MAILTUI_DATA_DIR")}
+    os.environ["MAILTUI_CONFIG_DIR"] = str(tmp_path_factory.mktemp("config"))
+    os.environ["MAILTUI_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 # -- Real Dovecot and Postfix (tests/realservers.py does the work) ----------
 
 
