@@ -24,6 +24,7 @@ import pytest
 from mailtui.providers import paths
 from mailtui.providers.discovery import (
     MAX_DOCUMENT_BYTES,
+    STEPS,
     DiscoveryError,
     discover,
     domain_of,
@@ -391,7 +392,10 @@ async def test_nothing_found_but_the_network_answered(dnsserver: DnsServer) -> N
     )
     assert result.found == []
     assert result.step is None
-    assert any(a.outcome == "no record" for a in result.attempts)
+    assert result.domain_missing
+    assert [a.step for a in result.attempts] == sorted(
+        (a.step for a in result.attempts), key=STEPS.index
+    )
 
 
 async def test_no_network_fails_fast_with_a_clear_message() -> None:

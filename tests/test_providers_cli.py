@@ -115,7 +115,7 @@ def test_unknown_names_are_one_line_errors(capsys: pytest.CaptureFixture[str]) -
     assert "did you mean gmail" in err
     code, _, err = run(capsys, "scan", "gmial")
     assert code == 2
-    assert "did you mean gmail" in err and "'gmial.'" in err
+    assert "closest: gmail" in err and "'gmial.'" in err
 
 
 def test_saving_a_catalog_name_warns_that_it_shadows(

@@ -258,7 +258,7 @@ def test_profiles_come_before_the_catalog_and_names_expand() -> None:
 
 
 def test_a_near_miss_name_is_an_error_but_other_words_are_hosts() -> None:
-    with pytest.raises(TargetError, match=r"did you mean gmail.*'gmial\.'"):
+    with pytest.raises(TargetError, match=r"closest: gmail.*'gmial\.'"):
         named_endpoints(["gmial"])
     assert named_endpoints(["localhost", "intranethost"]) == (
         [],

@@ -84,7 +84,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     else:
         out.write(render_discovery(result, explain=args.explain or not result.found))
     if not result.found:
-        print(f"mailtui: nothing found for {result.domain}", file=sys.stderr)
+        why = " (the domain does not exist in DNS)" if result.domain_missing else ""
+        print(f"mailtui: nothing found for {result.domain}{why}", file=sys.stderr)
         return EXIT_ERROR
     if args.save_profile:
         try:

@@ -90,6 +90,12 @@ GUESS_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 """The usual host names and the services a guess scans on each."""
 
+NO_SUCH_NAME = "no such name"
+"""A DNS attempt's outcome when the name does not exist at all (NXDOMAIN)."""
+
+STEPS = ("catalog", "autoconfig", "ispdb", "srv", "mx", "guess")
+"""The steps in the order they take precedence."""
+
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -137,6 +143,16 @@ class Discovery:
     def endpoints(self) -> list[Endpoint]:
         """The endpoints found, ready to scan."""
         return [f.endpoint for f in self.found]
+
+    @property
+    def domain_missing(self) -> bool:
+        """DNS said the domain itself does not exist."""
+        return any(
+            a.step == "mx"
+            and a.where == f"{self.domain} MX"
+            and a.outcome == NO_SUCH_NAME
+            for a in self.attempts
+        )
 
     @property
     def only_guesses(self) -> bool:
@@ -230,7 +246,8 @@ async def discover(
 
     net = _Network(_async_resolver(resolver, timeout), http_base, timeout)
     steps = await net.run(domain, use_ispdb=use_ispdb)
-    result.attempts += net.attempts
+    # The steps ran side by side; list what they tried in precedence order.
+    result.attempts += sorted(net.attempts, key=lambda a: STEPS.index(a.step))
     for step, found, mx_provider in steps:
         if found and (exhaustive or result.step is None):
             _take(result, step, found)
@@ -386,7 +403,11 @@ class _Network:
             answer = await self.resolver.resolve(
                 dns.name.from_text(name), rdtype, lifetime=self.timeout
             )
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        except dns.resolver.NXDOMAIN:
+            self.reached = True
+            self._note(step, f"{name} {rdtype}", NO_SUCH_NAME, False)
+            return []
+        except dns.resolver.NoAnswer:
             self.reached = True
             self._note(step, f"{name} {rdtype}", "no record", False)
             return []

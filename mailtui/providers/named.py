@@ -77,8 +77,10 @@ def _resolve_name(target: str) -> Provider | Profile | None:
     except UnknownName as exc:
         if not exc.suggestions or name.casefold() == "localhost":
             return None
+        closest = ", ".join(exc.suggestions)
         raise TargetError(
-            f"{exc}; to scan a host of that name, write {name + '.'!r}"
+            f"no profile or provider named {name!r} (closest: {closest}); "
+            f"to scan a host of that name, write {name + '.'!r}"
         ) from None
 
 
