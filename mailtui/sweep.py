@@ -60,6 +60,7 @@ WEAK_KINDS = (
 """The kinds of weak TLS 1.2 suite asked about, worst first."""
 
 _CIPHER_TEST_VERSION = "TLSv1.2"
+_READ_SIZE = 16_384
 
 StreamPair = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 Opener = Callable[[], Awaitable[StreamPair | None]]
@@ -228,19 +229,49 @@ async def _accepts(
             return None, None
         if streams is None:
             return None, None
-        _, writer = streams
+        reader, writer = streams
         try:
-            await writer.start_tls(
-                context, server_hostname=server_name, ssl_handshake_timeout=timeout
-            )
+            async with asyncio.timeout(timeout):
+                cipher = await _handshake(reader, writer, context, server_name)
         except (ssl.SSLError, OSError, TimeoutError, EOFError):
             return False, None
         finally:
             # No goodbye: the handshake was the whole question.
             writer.transport.abort()
-        ssl_object = writer.get_extra_info("ssl_object")
-        cipher = ssl_object.cipher() if ssl_object is not None else None
-        return True, cipher[0] if cipher else None
+        return True, cipher
+
+
+async def _handshake(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    context: ssl.SSLContext,
+    server_name: str | None,
+) -> str | None:
+    """A client handshake over plain streams; the suite chosen.
+
+    Done by hand with memory BIOs rather than `StreamWriter.start_tls`:
+    asyncio's TLS transport allocates a 128 KiB buffer per connection and
+    lets the garbage collector free it, which a thousand sweeps at once
+    turn into a hundred MiB. An `SSLObject` costs a few KiB and is gone
+    with the last reference.
+    """
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    while True:
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        else:
+            writer.write(outgoing.read())
+            cipher = tls.cipher()
+            return cipher[0] if cipher else None
+        if outgoing.pending:
+            writer.write(outgoing.read())
+        data = await reader.read(_READ_SIZE)
+        if not data:
+            raise EOFError("the server closed the connection during the handshake")
+        incoming.write(data)
 
 
 async def sweep(
