@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from mailtui import __version__
-from mailtui.commands import EXIT_ERROR, UsageError
+from mailtui.commands import EXIT_ERROR, EXIT_INTERNAL, UsageError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("mailtui.commands.scan", "probe endpoints and print the results"),
@@ -92,3 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mailtui: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # A bug of ours, not the user's input: one line, and the traceback
+        # only for those who asked for details.
+        if "-v" in argv or "--verbose" in argv:
+            raise
+        print(
+            f"mailtui: internal error: {type(exc).__name__}: {exc} "
+            "(run with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -29,7 +29,7 @@ from urllib.parse import quote
 from mailtui.findings import VERDICT_ORDER
 from mailtui.model import ProbeResult, Protocol, Scan, Security, State, Verdict
 from mailtui.reports import facts
-from mailtui.reports.table import inert
+from mailtui.reports.facts import inert
 
 ROLES = {
     "imap": (Protocol.IMAP, "IMAP", "incoming mail"),

@@ -22,8 +22,7 @@ from typing import Any
 
 from mailtui.findings import VERDICT_ORDER
 from mailtui.model import Endpoint, ProbeResult, Scan, Security, Severity, State
-from mailtui.reports.facts import SHORT_REASONS, tls_label, when
-from mailtui.reports.table import VERDICT_LABELS, inert
+from mailtui.reports.facts import SHORT_REASONS, VERDICT_LABELS, inert, tls_label, when
 
 
 class Effect(StrEnum):

@@ -14,3 +14,5 @@ class UsageError(Exception):
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_INTERNAL = 3
+"""A bug in mailtui itself; the message asks for -v."""

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mailtui import history
-    from mailtui.reports.table import inert
+    from mailtui.reports.facts import inert
 
     scans = history.list_scans(args.target)
     if not scans:

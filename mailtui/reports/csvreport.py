@@ -13,7 +13,7 @@ import io
 
 from mailtui.model import Scan
 from mailtui.reports import facts
-from mailtui.reports.table import inert
+from mailtui.reports.facts import inert
 
 COLUMNS = (
     "target",

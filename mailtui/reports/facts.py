@@ -13,6 +13,9 @@ but each renderer must still escape it for its own syntax.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from mailtui.findings import RULES
 from mailtui.model import (
     CertInfo,
@@ -25,7 +28,69 @@ from mailtui.model import (
     State,
     Verdict,
 )
-from mailtui.reports.table import TLS_LABELS, VERDICT_LABELS, inert
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+VERDICT_COLOURS = {
+    Verdict.RECOMMENDED: "32",  # green
+    Verdict.ACCEPTABLE: "36",  # cyan
+    Verdict.DEPRECATED: "33",  # yellow
+    Verdict.DO_NOT_USE: "31",  # red
+    Verdict.UNREACHABLE: "2",  # dim
+}
+
+TLS_LABELS = {
+    "SSLv3": "SSL 3.0",
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+}
+
+VERDICT_LABELS = {
+    Verdict.RECOMMENDED: "recommended",
+    Verdict.ACCEPTABLE: "acceptable",
+    Verdict.DEPRECATED: "deprecated",
+    Verdict.DO_NOT_USE: "do not use",
+    Verdict.UNREACHABLE: "unreachable",
+}
+
+
+def inert(text: str) -> str:
+    """`text` with control characters escaped, safe to write to a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def text_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def starttls_word(r: ProbeResult) -> str:
+    """The three STARTTLS facts in a word or two, for a table cell."""
+    if r.endpoint.security is Security.TLS:
+        return "implicit"
+    st = r.starttls
+    if st is None or r.state is not State.OPEN:
+        return "-"
+    if st.completed:
+        return "yes" if st.advertised else "yes (hidden)"
+    if st.accepted:
+        return "broken"
+    if st.advertised:
+        return "refused"
+    return "no"
+
+
+def state_word(r: ProbeResult) -> str:
+    """The connection state, told apart where "open" would mislead."""
+    if r.state is State.OPEN and r.temporary_failure:
+        return "busy"
+    if r.state is State.OPEN and (r.protocol_error or r.mismatch):
+        return "garbled"
+    if r.state is State.OPEN and r.greeting is None and r.tls is None:
+        return "silent"
+    return str(r.state)
+
 
 PROTOCOL_NAMES = {
     Protocol.SMTP: "SMTP",

@@ -18,7 +18,7 @@ from html import escape as _escape
 from mailtui.findings import HISTORY_NOTE, VERDICT_EXPLANATIONS
 from mailtui.model import ProbeResult, Scan, Verdict
 from mailtui.reports import facts
-from mailtui.reports.table import VERDICT_LABELS, inert
+from mailtui.reports.facts import VERDICT_LABELS, inert
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 

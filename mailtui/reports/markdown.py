@@ -19,7 +19,7 @@ import re
 from mailtui.findings import HISTORY_NOTE, VERDICT_EXPLANATIONS
 from mailtui.model import ProbeResult, Scan, Verdict
 from mailtui.reports import facts
-from mailtui.reports.table import VERDICT_LABELS, inert
+from mailtui.reports.facts import VERDICT_LABELS, inert
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the
 # ones that can start markup inline or in a GFM table ($ is GitHub's math).

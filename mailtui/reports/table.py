@@ -8,80 +8,17 @@ are shown escaped, so a hostile banner cannot drive the terminal.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
-from mailtui.model import ProbeResult, Security, Severity, State, Verdict
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-VERDICT_COLOURS = {
-    Verdict.RECOMMENDED: "32",  # green
-    Verdict.ACCEPTABLE: "36",  # cyan
-    Verdict.DEPRECATED: "33",  # yellow
-    Verdict.DO_NOT_USE: "31",  # red
-    Verdict.UNREACHABLE: "2",  # dim
-}
-
-TLS_LABELS = {
-    "SSLv3": "SSL 3.0",
-    "TLSv1": "TLS 1.0",
-    "TLSv1.1": "TLS 1.1",
-    "TLSv1.2": "TLS 1.2",
-    "TLSv1.3": "TLS 1.3",
-}
-
-VERDICT_LABELS = {
-    Verdict.RECOMMENDED: "recommended",
-    Verdict.ACCEPTABLE: "acceptable",
-    Verdict.DEPRECATED: "deprecated",
-    Verdict.DO_NOT_USE: "do not use",
-    Verdict.UNREACHABLE: "unreachable",
-}
-
-
-def inert(text: str) -> str:
-    """`text` with control characters escaped, safe to write to a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def starttls_cell(r: ProbeResult) -> str:
-    """What the STARTTLS column says: the three facts in a few characters."""
-    if r.endpoint.security is Security.TLS:
-        return "implicit"
-    st = r.starttls
-    if st is None or r.state is not State.OPEN:
-        return "-"
-    if st.completed:
-        return "yes" if st.advertised else "yes (hidden)"
-    if st.accepted:
-        return "broken"
-    if st.advertised:
-        return "refused"
-    return "no"
-
-
-def cert_cell(r: ProbeResult) -> str:
-    cert = r.certificate
-    if cert is None:
-        return "-"
-    if cert.trusted and not cert.problems:
-        return "trusted"
-    return ",".join(cert.problems) or "untrusted"
-
-
-def state_cell(r: ProbeResult) -> str:
-    if r.state is State.OPEN and r.temporary_failure:
-        return "busy"
-    if r.state is State.OPEN and (r.protocol_error or r.mismatch):
-        return "garbled"
-    if r.state is State.OPEN and r.greeting is None and r.tls is None:
-        return "silent"
-    return str(r.state)
+from mailtui.model import ProbeResult, Severity, Verdict
+from mailtui.reports.facts import (
+    TLS_LABELS,
+    VERDICT_COLOURS,
+    VERDICT_LABELS,
+    cert_status,
+    inert,
+    starttls_word,
+    state_word,
+    text_width,
+)
 
 
 def rows(results: list[ProbeResult]) -> list[list[str]]:
@@ -92,10 +29,10 @@ def rows(results: list[ProbeResult]) -> list[list[str]]:
         cells = [
             r.endpoint.service,
             str(r.endpoint.port),
-            state_cell(r),
-            starttls_cell(r),
+            state_word(r),
+            starttls_word(r),
             TLS_LABELS.get(tls, tls),
-            cert_cell(r),
+            cert_status(r),
             VERDICT_LABELS[r.verdict],
             f"{r.elapsed_ms:.0f} ms",
         ]
@@ -112,14 +49,14 @@ def render_table(results: list[ProbeResult], *, colour: bool = False) -> str:
         header.insert(0, "HOST")
     body = rows(results)
     widths = [
-        max(_width(row[i]) for row in [header, *body]) for i in range(len(header))
+        max(text_width(row[i]) for row in [header, *body]) for i in range(len(header))
     ]
     verdict_col = header.index("VERDICT")
 
     def line(cells: list[str], verdict: Verdict | None) -> str:
         out = []
         for i, cell in enumerate(cells):
-            padded = cell + " " * (widths[i] - _width(cell))
+            padded = cell + " " * (widths[i] - text_width(cell))
             if colour and verdict is not None and i == verdict_col:
                 padded = f"\x1b[{VERDICT_COLOURS[verdict]}m{padded}\x1b[0m"
             out.append(padded)
