@@ -30,7 +30,7 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +74,10 @@ _NOT_TLS_REASONS = {
 }
 
 
+Resolver = Callable[[str], Awaitable[list[str]]]
+"""A host name in, its addresses out (best first); raises OSError if none."""
+
+
 @dataclass
 class ProbeOptions:
     """Knobs of a scan; every one has a default a user can live with."""
@@ -94,6 +98,9 @@ class ProbeOptions:
     """Names pinned to addresses, as curl's --resolve does."""
     all_addresses: bool = False
     """Probe every address a name resolves to, not only the first."""
+    resolver: Resolver | None = None
+    """How names become addresses; None asks the system (getaddrinfo).
+    Tests and callers with their own DNS view plug in here."""
     sweep: bool = False
     """Also ask which TLS versions and weak suites are accepted (about five
     more connections per endpoint, within its deadline; `mailtui.sweep`)."""
@@ -150,12 +157,13 @@ class _Limits:
     async def resolve(self, host: str) -> list[str]:
         """Addresses of `host`, asked once per scan however many ports."""
         if host not in self._resolved:
-            loop = asyncio.get_running_loop()
-            self._resolved[host] = asyncio.ensure_future(_getaddrinfo(loop, host))
+            resolver = self.options.resolver or _getaddrinfo
+            self._resolved[host] = asyncio.ensure_future(resolver(host))
         return await asyncio.shield(self._resolved[host])
 
 
-async def _getaddrinfo(loop: asyncio.AbstractEventLoop, host: str) -> list[str]:
+async def _getaddrinfo(host: str) -> list[str]:
+    loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -490,7 +498,12 @@ class _Probe:
             return
         # Close the main connection first: its server slot is free again.
         self._close()
-        left = self.options.deadline - (time.perf_counter() - self.started)
+        # What the endpoint's own deadline leaves, however it was armed.
+        when = self.deadline.when() if self.deadline is not None else None
+        if when is None:
+            left = self.options.deadline - (time.perf_counter() - self.started)
+        else:
+            left = when - asyncio.get_running_loop().time()
         budget = left - _SWEEP_MARGIN
         if budget <= 0:
             self.record.note("no time left before the deadline for a TLS sweep")
