@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from mailtui.lab import Lab
-from mailtui.model import ProbeResult, Scan, Severity, State
+from mailtui.model import Endpoint, ProbeResult, Scan, Severity, State
 from mailtui.probe import ProbeFinished, ProbeOptions, StageChanged, run_scan
 
 TIMEOUT = 1.5
@@ -379,3 +379,29 @@ async def test_queuing_for_a_busy_server_is_not_counted_against_it() -> None:
     for r in scan.results:
         assert r.elapsed_ms < 400
         assert r.transcript[0].t_ms < 50
+
+
+async def test_every_address_of_a_name_is_probed_on_request() -> None:
+    # A name with two addresses: the lab listens on the first only. The
+    # resolver stands in for DNS; the connections are real.
+    async def two_addresses(host: str) -> list[str]:
+        assert host == "imap.modern.lab.test"
+        return ["127.0.0.1", "127.0.0.9"]
+
+    async with Lab(["modern"]) as lab:
+        [imaps] = [e for e in lab.endpoints if e.service == "imaps"]
+        unpinned = Endpoint("imaps", imaps.host, imaps.port)
+        base = {"timeout": 1.0, "ca_file": lab.ca_file, "resolver": two_addresses}
+        first = await run_scan([unpinned], ProbeOptions(**base))
+        every = await run_scan([unpinned], ProbeOptions(all_addresses=True, **base))
+    [only] = first.results
+    assert (only.address, only.state, only.addresses) == (
+        "127.0.0.1",
+        State.OPEN,
+        ["127.0.0.1", "127.0.0.9"],
+    )
+    assert [(r.address, r.state) for r in every.results] == [
+        ("127.0.0.1", State.OPEN),
+        ("127.0.0.9", State.REFUSED),
+    ]
+    assert every.results[0].certificate.trusted
