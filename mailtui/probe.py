@@ -656,8 +656,9 @@ async def probe_endpoint(
 ) -> ProbeResult:
     """Probe one endpoint; never raises for anything the network does."""
     limits = _limits or _Limits(options)
-    probe = _Probe(endpoint, options, limits, on_event)
     async with limits.scan:
+        # Made only now, so its clock leaves out the wait for a scan slot.
+        probe = _Probe(endpoint, options, limits, on_event)
         result = await probe.run()
     if on_event is not None:
         on_event(ProbeFinished(result))

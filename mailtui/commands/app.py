@@ -20,11 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mailtui.tui.app import run_app
 
-    options = ProbeOptions(timeout=3.0, deadline=15.0)
+    options = ProbeOptions(timeout=3.0, deadline=15.0, sweep=True)
     return run_app(None, options, demo=True, latency=args.latency / 1000)
 
 
 def run_picker() -> int:
     from mailtui.tui.app import run_app
 
-    return run_app(None, ProbeOptions())
+    return run_app(None, ProbeOptions(sweep=True))

@@ -18,7 +18,7 @@ import signal
 import sys
 from typing import TextIO
 
-from mailtui.lab import LAB_ADDRESS, PROFILES, Lab
+from mailtui.lab import ALL_PROFILES, LAB_ADDRESS, PROFILES, Lab
 from mailtui.model import Endpoint, Protocol, Security
 
 # `openssl s_client -starttls` spells the protocols its own way.
@@ -35,9 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         action="append",
-        choices=list(PROFILES),
+        choices=list(ALL_PROFILES),
         metavar="NAME",
-        help=f"profile to serve, repeatable; default all ({', '.join(PROFILES)})",
+        help=f"profile to serve, repeatable (any of {', '.join(ALL_PROFILES)}); "
+        f"default {', '.join(PROFILES)}",
     )
     parser.add_argument(
         "--latency",
