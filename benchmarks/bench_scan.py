@@ -107,23 +107,27 @@ def seven_endpoints(runs: int) -> None:
         with lab("modern", latency) as served:
             endpoints = [e for e in served["endpoints"] if e["service"] in STANDARD]
             assert len(endpoints) == 7
-            scan = scan_command(served["ca_file"], endpoints, "--json")
+            common = ("--json", "--no-save")
+            full = scan_command(served["ca_file"], endpoints, *common)
+            lean = scan_command(served["ca_file"], endpoints, *common, "--no-sweep")
             manual = openssl_commands(served["ca_file"], endpoints)
-            ours, theirs = [], []
+            ours, ours_lean, theirs = [], [], []
             for _ in range(runs):
-                elapsed, _, out = timed(scan)
-                verdicts = [e["verdict"] for e in json.loads(out)["endpoints"]]
-                assert "unreachable" not in verdicts, verdicts
-                ours.append(elapsed)
+                for command, samples in ((full, ours), (lean, ours_lean)):
+                    elapsed, _, out = timed(command)
+                    verdicts = [e["verdict"] for e in json.loads(out)["endpoints"]]
+                    assert "unreachable" not in verdicts, verdicts
+                    samples.append(elapsed)
                 started = time.perf_counter()
                 for command in manual:
                     timed(command, stdin="Q\n")
                 theirs.append(time.perf_counter() - started)
         rtt = f"{2 * latency} ms round trip" if latency else "bare loopback"
-        a, b = median_ms(ours), median_ms(theirs)
+        a, lean_ms, b = median_ms(ours), median_ms(ours_lean), median_ms(theirs)
         print(
-            f"   {rtt:>22}: mailtui scan {a:7.0f} ms   "
-            f"7x openssl s_client {b:7.0f} ms   speed-up {b / a:4.1f}x"
+            f"   {rtt:>17}: 7x openssl s_client {b:5.0f} ms | mailtui scan "
+            f"{a:5.0f} ms ({b / a:3.1f}x), --no-sweep {lean_ms:5.0f} ms "
+            f"({b / lean_ms:3.1f}x)"
         )
 
 
@@ -131,27 +135,32 @@ def thousand_endpoints(runs: int, count: int = 1000) -> None:
     print(f"2. {count} lab endpoints in one scan")
     command = [sys.executable, str(HERE / "many_lab.py"), "--count", str(count)]
     with background(command) as served:
-        scan = [sys.executable, "-m", "mailtui", "scan", "--json"]
+        scan = [sys.executable, "-m", "mailtui", "scan", "--json", "--no-save"]
         scan += ["--ca-file", served["ca_file"]]
         for pin in served["resolve"]:
             scan += ["--resolve", pin]
         scan += served["endpoints"]
-        walls, peaks = [], []
-        for _ in range(runs):
-            elapsed, peak_kib, out = timed(scan)
-            results = json.loads(out)["endpoints"]
-            assert len(results) == count
-            unfinished = [e for e in results if e["stage"] != "done"]
-            failed = [e for e in results if e["verdict"] == "unreachable"]
-            assert not unfinished and not failed, (len(unfinished), len(failed))
-            walls.append(elapsed)
-            peaks.append(peak_kib / 1024)
-    wall = statistics.median(walls)
-    print(
-        f"   wall {wall:5.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)})   "
-        f"{count / wall:6.0f} endpoints/s   "
-        f"peak RSS {statistics.median(peaks):5.0f} MiB (max {max(peaks):.0f})"
-    )
+        for label, extra in (
+            ("sweep on (default)", []),
+            ("--no-sweep", ["--no-sweep"]),
+        ):
+            walls, peaks = [], []
+            for _ in range(runs):
+                elapsed, peak_kib, out = timed([*scan, *extra])
+                results = json.loads(out)["endpoints"]
+                assert len(results) == count
+                unfinished = [e for e in results if e["stage"] != "done"]
+                failed = [e for e in results if e["verdict"] == "unreachable"]
+                assert not unfinished and not failed, (len(unfinished), len(failed))
+                walls.append(elapsed)
+                peaks.append(peak_kib / 1024)
+            wall = statistics.median(walls)
+            runs_text = ", ".join(f"{w:.2f}" for w in walls)
+            print(
+                f"   {label:>18}: wall {wall:5.2f} s ({runs_text})  "
+                f"{count / wall:5.0f} endpoints/s  "
+                f"peak RSS {statistics.median(peaks):4.0f} MiB (max {max(peaks):.0f})"
+            )
 
 
 def filtered_endpoint(runs: int) -> None:
@@ -160,7 +169,12 @@ def filtered_endpoint(runs: int) -> None:
         [filtered] = [e for e in served["endpoints"] if e["host"].startswith("filt")]
         for timeout in (1.0, 3.0):
             command = scan_command(
-                served["ca_file"], [filtered], "--json", "--timeout", str(timeout)
+                served["ca_file"],
+                [filtered],
+                "--json",
+                "--no-save",
+                "--timeout",
+                str(timeout),
             )
             probe_ms, walls = [], []
             for _ in range(runs):
