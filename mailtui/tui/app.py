@@ -46,8 +46,8 @@ class MailTuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mailtui"
     BINDINGS = [
-        Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f1,question_mark", "help", "Help", id="help"),
     ]
 
     def __init__(

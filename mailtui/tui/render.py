@@ -7,6 +7,11 @@ builds markup from strings. Every cell and line is a `Text` built with
 `literal()`, which also makes control characters visible instead of letting
 them reach the terminal.
 
+The words themselves (TLS "1.0", STARTTLS "refused" or "broken", state
+"silent", certificate problems) are the reports' own, from
+`mailtui.reports.facts`, so the grid, `mailtui scan` and an exported report
+never disagree; only colour and width are decided here.
+
 Colours come from a `Palette` taken from the current Textual theme, so the
 same functions look right in light and dark themes. This module imports
 Rich only, not Textual, which keeps it easy to test on its own.
@@ -14,7 +19,6 @@ Rich only, not Textual, which keeps it easy to test on its own.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -23,23 +27,20 @@ from rich.text import Text
 from mailtui.model import (
     CertInfo,
     Direction,
+    Endpoint,
     Finding,
     ProbeResult,
-    Security,
     Severity,
     Stage,
-    State,
     TranscriptEvent,
     Verdict,
 )
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from mailtui.reports import facts
 
 
 def literal(text: str, style: str | Style = "") -> Text:
     """Untrusted text as it is: no markup, control characters made visible."""
-    shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return Text(shown, style=style, no_wrap=False)
+    return Text(facts.inert(text), style=style, no_wrap=False)
 
 
 @dataclass(frozen=True)
@@ -82,24 +83,41 @@ class Palette:
         }[severity]
 
 
-VERDICT_WORDS: dict[Verdict, str] = {
-    Verdict.RECOMMENDED: "recommended",
-    Verdict.ACCEPTABLE: "acceptable",
-    Verdict.DEPRECATED: "deprecated",
-    Verdict.DO_NOT_USE: "do not use",
-    Verdict.UNREACHABLE: "unreachable",
-}
-"""How each verdict reads in the grid and the detail."""
-
 DEPRECATED_TLS = {"TLSv1", "TLSv1.0", "TLSv1.1", "SSLv3", "SSLv2"}
 
 NONE = "—"
 
+_NARROW_STARTTLS = {"yes (hidden)": "hidden"}
+"""The one STARTTLS word too long for a narrow column, and its short form
+(the legend spells it out)."""
+
+
+def _cell(word: str, style: str | Style = "") -> Text:
+    """A grid cell from a `facts` word: "-" becomes a dash, cut with "…"."""
+    if word == "-":
+        return Text(NONE, style="dim", overflow="ellipsis", no_wrap=True)
+    return Text(facts.inert(word), style=style, overflow="ellipsis", no_wrap=True)
+
 
 def profile_of(result: ProbeResult) -> str:
-    """The short label of a row: the lab profile or provider, else the host."""
+    """The label's first word (a lab profile, a provider), else the host."""
     label = result.endpoint.label.split()
     return label[0] if label else result.endpoint.host
+
+
+def what_of(endpoint: Endpoint) -> str:
+    """What a row is: a lab endpoint's title, else its host.
+
+    Lab endpoints carry `lab:PROFILE TITLE (simulated)` as their label, and
+    the title ("expired certificate") is the only thing that tells the rows
+    of the broken profile apart; for anything real the host does.
+    """
+    label = endpoint.label
+    if label.startswith("lab:"):
+        title = label.partition(" ")[2].removesuffix("(simulated)").strip()
+        if title:
+            return title
+    return endpoint.host
 
 
 def format_ms(ms: float | None) -> str:
@@ -122,54 +140,52 @@ def stage_cell(stage: Stage, palette: Palette) -> Text:
 
 
 def state_cell(result: ProbeResult, palette: Palette) -> Text:
-    style = palette.ok if result.state is State.OPEN else palette.bad
-    return Text(result.state.value, style=style)
+    """open, refused, timeout… or silent / garbled / busy (`facts.state_word`)."""
+    word = facts.state_word(result)
+    return _cell(word, palette.ok if word == "open" else palette.bad)
 
 
-def starttls_cell(result: ProbeResult, palette: Palette) -> Text:
-    if result.endpoint.security is Security.TLS:
-        return Text("implicit", style=palette.muted)
-    st = result.starttls
-    if st is None:
-        return Text(NONE, style=palette.muted)
-    if st.completed:
-        word = "yes" if st.advertised else "unadv."
-        return Text(word, style=palette.ok if st.advertised else palette.warn)
-    if st.advertised or st.accepted:
-        return Text("failed", style=palette.bad)
-    return Text("no", style=palette.bad)
+def starttls_cell(
+    result: ProbeResult, palette: Palette, *, narrow: bool = False
+) -> Text:
+    """yes, yes (hidden), refused, broken, no, implicit (`facts.starttls_word`)."""
+    word = facts.starttls_word(result)
+    style = {
+        "implicit": palette.muted,
+        "yes": palette.ok,
+        "yes (hidden)": palette.warn,
+    }.get(word, palette.bad)
+    if narrow:
+        word = _NARROW_STARTTLS.get(word, word)
+    return _cell(word, style)
 
 
 def tls_version_cell(result: ProbeResult, palette: Palette) -> Text:
+    """The negotiated version as the reports write it, without "TLS "."""
     version = result.tls.version if result.tls else None
-    if not version:
-        return Text(NONE, style=palette.muted)
-    short = version.removeprefix("TLSv")
-    return Text(short, style=palette.bad if version in DEPRECATED_TLS else "")
+    word = facts.tls_label(version).removeprefix("TLS ")
+    return _cell(word, palette.bad if version in DEPRECATED_TLS else "")
 
 
 def cipher_cell(result: ProbeResult, palette: Palette) -> Text:
     cipher = result.tls.cipher if result.tls else None
-    return literal(cipher) if cipher else Text(NONE, style=palette.muted)
+    return _cell(cipher or "-")
 
 
 def cert_cell(result: ProbeResult, palette: Palette) -> Text:
-    check = result.certificate
-    if check is None:
-        return Text(NONE, style=palette.muted)
-    if check.trusted and not check.problems:
-        return Text("trusted", style=palette.ok)
-    if not check.problems:
-        return Text("untrusted", style=palette.bad)
-    first, more = check.problems[0], len(check.problems) - 1
-    text = literal(first, palette.bad)
+    """`facts.cert_status`, shortened to its first problem and a count."""
+    status = facts.cert_status(result)
+    if status in ("-", "trusted"):
+        return _cell(status, palette.ok)
+    first, *more = status.split(", ")
+    text = _cell(first, palette.bad)
     if more:
-        text.append(f" +{more}", style=palette.muted)
+        text.append(f" +{len(more)}", style=palette.muted)
     return text
 
 
 def verdict_cell(verdict: Verdict, palette: Palette) -> Text:
-    return Text(VERDICT_WORDS[verdict], style=palette.verdict(verdict))
+    return Text(facts.VERDICT_LABELS[verdict], style=palette.verdict(verdict))
 
 
 def time_cell(result: ProbeResult) -> Text:
@@ -261,16 +277,17 @@ def finding_title(finding: Finding, palette: Palette) -> Text:
     )
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
 def facts_text(result: ProbeResult, palette: Palette) -> Text:
-    """Connection, STARTTLS, TLS and capability facts, one per line."""
+    """Connection, STARTTLS, TLS and capability facts, one per line.
+
+    The words are the reports' (`mailtui.reports.facts`), so this pane, the
+    CLI table and an exported report describe an endpoint alike.
+    """
     rows: list[tuple[str, str]] = []
     ep = result.endpoint
     rows.append(("endpoint", f"{ep.key}  ({ep.spec.title}, {ep.security.value})"))
-    rows.append(("state", result.state.value))
+    rows.append(("state", facts.state_word(result)))
+    rows.append(("exchange", facts.exchange_format(result)))
     if result.error:
         rows.append(("error", result.error))
     rows.append(("address", result.address or NONE))
@@ -292,32 +309,50 @@ def facts_text(result: ProbeResult, palette: Palette) -> Text:
     ):
         if value:
             rows.append((name, value))
-    st = result.starttls
-    if st is not None:
-        rows.append(
-            (
-                "STARTTLS",
-                f"advertised {_yes(st.advertised)}, accepted "
-                f"{_yes(st.accepted)}, completed {_yes(st.completed)}",
-            )
-        )
-        if st.response:
-            rows.append(("reply", st.response))
-        if st.injected:
-            rows.append(("injected", st.injected))
-    tls = result.tls
-    if tls is not None:
-        rows.append(("TLS version", tls.version or NONE))
-        cipher = tls.cipher or NONE
-        rows.append(("cipher", cipher + (f" ({tls.bits} bits)" if tls.bits else "")))
-        if tls.accepted_versions is not None:
-            rows.append(("accepts", ", ".join(tls.accepted_versions) or NONE))
-        if tls.not_tested:
-            rows.append(("not tested", ", ".join(tls.not_tested)))
+    starttls = facts.starttls_summary(result)
+    if starttls is not None:
+        rows.append(("STARTTLS", f"{facts.starttls_word(result)}: {starttls}"))
+        assert result.starttls is not None
+        if result.starttls.response:
+            rows.append(("reply", result.starttls.response))
+        if result.starttls.injected:
+            rows.append(("injected", result.starttls.injected))
+    rows += tls_rows(result)
+    rows.append(("certificate", facts.cert_status(result)))
     rows.append(("caps before", " ".join(result.capabilities_before) or NONE))
     if result.capabilities_after is not None:
         rows.append(("caps after", " ".join(result.capabilities_after) or NONE))
     return Text("\n").join(field_line(name, value) for name, value in rows)
+
+
+def tls_rows(result: ProbeResult) -> list[tuple[str, str]]:
+    """The negotiated TLS, then what the version sweep learned, if it ran."""
+    tls = result.tls
+    if tls is None:
+        return []
+    cipher = tls.cipher or NONE
+    rows = [
+        ("TLS version", facts.tls_label(tls.version)),
+        ("cipher", cipher + (f" ({tls.bits} bits)" if tls.bits else "")),
+    ]
+    # A scan without the sweep leaves these fields None: say so rather than
+    # let an empty line read as "accepts nothing".
+    sweep = tls.accepted_versions
+    if sweep is None:
+        rows.append(("accepts", "not swept (scan with the TLS sweep to know)"))
+    else:
+        rows.append(("accepts", ", ".join(map(facts.tls_label, sweep)) or "none"))
+    not_tested = tls.not_tested
+    if not_tested:
+        rows.append(("not tested", ", ".join(map(facts.tls_label, not_tested))))
+    weak = tls.weak_ciphers
+    if weak is not None:
+        shown = ", ".join(f"{kind} ({suite})" for kind, suite in weak.items())
+        rows.append(("weak suites", shown or "none accepted"))
+    weak_not_tested = tls.weak_not_tested
+    if weak_not_tested:
+        rows.append(("weak untested", ", ".join(weak_not_tested)))
+    return rows
 
 
 def verdict_heading(verdict: Verdict, palette: Palette) -> Text:

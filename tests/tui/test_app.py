@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.widgets import Input, Label, OptionList, Static
 
 from mailtui.model import Verdict
+from mailtui.reports.facts import VERDICT_LABELS
 from mailtui.tui.app import TEST_SIZE, create_app
-from mailtui.tui.render import VERDICT_WORDS
 from mailtui.tui.screens.detail import DetailScreen
 from mailtui.tui.screens.help import HelpScreen
 from mailtui.tui.screens.picker import PickerScreen
@@ -45,10 +45,10 @@ async def test_demo_starts_scanning_every_lab_profile_without_a_key() -> None:
         assert screen.endpoints == app.lab.endpoints
         grid = screen.query_one(ResultGrid)
         assert grid.row_count == len(app.lab.endpoints) > 20
-        profiles = {cell_text(grid, e, "target") for e in screen.endpoints}
+        profiles = {cell_text(grid, e, "profile") for e in screen.endpoints}
         assert profiles == {"lab:isp2018", "lab:modern", "lab:broken"}
         for endpoint in screen.endpoints:
-            assert cell_text(grid, endpoint, "verdict") in VERDICT_WORDS.values()
+            assert cell_text(grid, endpoint, "verdict") in VERDICT_LABELS.values()
 
         choices = app.picker.query_one("#choices", OptionList)
         assert choices.option_count == 3
@@ -71,7 +71,7 @@ async def test_picking_a_lab_profile_scans_it_with_the_right_verdicts() -> None:
         for endpoint in screen.endpoints:
             verdict = MODERN_VERDICTS[endpoint.service]
             assert screen.results[endpoint.key].verdict is verdict
-            assert cell_text(grid, endpoint, "verdict") == VERDICT_WORDS[verdict]
+            assert cell_text(grid, endpoint, "verdict") == VERDICT_LABELS[verdict]
         assert "8/8" in str(screen.query_one("#scan-counter", Label).content)
 
 
@@ -215,7 +215,7 @@ async def test_help_explains_verdicts_and_rfc_8314() -> None:
         assert isinstance(app.screen, HelpScreen)
         text = static_text(app.screen.query_one("#help-text", Static))
         assert "RFC 8314" in text
-        for word in VERDICT_WORDS.values():
+        for word in VERDICT_LABELS.values():
             assert word in text
         await pilot.press("escape")
         assert isinstance(app.screen, PickerScreen)

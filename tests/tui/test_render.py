@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mailtui.lab.profiles import MARKUP_BANNER
-from mailtui.model import Direction, TranscriptEvent
+from mailtui.model import (
+    Direction,
+    Endpoint,
+    ProbeResult,
+    StartTls,
+    State,
+    TlsFacts,
+    TranscriptEvent,
+)
+from mailtui.reports.facts import starttls_word
+from mailtui.tui import render
 from mailtui.tui.render import Palette, literal, transcript_plain, transcript_text
+from mailtui.tui.widgets.grid import KEY_COLUMNS, column_widths
 
 
 def test_literal_keeps_markup_as_text_and_shows_escapes() -> None:
@@ -33,3 +46,41 @@ def test_transcript_tells_client_server_and_tls_apart() -> None:
     assert "══ TLS handshake done" in lines[2]
     assert lines[3].endswith("tls C: EHLO x")
     assert transcript_plain(events).splitlines()[1].endswith("C: STARTTLS")
+
+
+def _result(**changes: object) -> ProbeResult:
+    endpoint = Endpoint("submission", "mail.example.test", 587)
+    return replace(ProbeResult(endpoint, state=State.OPEN), **changes)
+
+
+def test_cells_use_the_reports_words() -> None:
+    palette = Palette()
+    old = _result(tls=TlsFacts(version="TLSv1"))
+    assert render.tls_version_cell(old, palette).plain == "1.0"
+    refused = _result(starttls=StartTls(advertised=True), greeting="220 hi")
+    broken = _result(starttls=StartTls(advertised=True, accepted=True))
+    assert render.starttls_cell(refused, palette).plain == "refused"
+    assert render.starttls_cell(broken, palette).plain == "broken"
+    assert render.state_cell(_result(), palette).plain == "silent"
+    for result in (old, refused, broken):
+        assert render.starttls_cell(result, palette).plain in (
+            starttls_word(result),
+            "—",
+        )
+
+
+def test_a_lab_row_says_what_it_imitates() -> None:
+    lab = Endpoint("imaps", "expired.broken.lab.test", 1993, label="")
+    lab = replace(lab, label="lab:broken expired certificate (simulated)")
+    assert render.what_of(lab) == "expired certificate"
+    assert render.what_of(Endpoint("imaps", "imap.example.org", 993)) == (
+        "imap.example.org"
+    )
+
+
+def test_key_columns_fit_in_80_columns() -> None:
+    widths = column_widths(80)
+    used = sum(widths[key] + 2 for key, _, _ in KEY_COLUMNS)
+    assert used <= 80 - 2, widths
+    assert widths["what"] >= 10
+    assert column_widths(160)["what"] > widths["what"]

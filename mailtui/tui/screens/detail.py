@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from mailtui.findings import VERDICT_EXPLANATIONS
 from mailtui.model import ProbeResult
 from mailtui.tui import render
 from mailtui.tui.render import Palette
 from mailtui.tui.widgets.chain import ChainTree
+from mailtui.tui.widgets.footer import FittingFooter
 
 TABS = ("tab-transcript", "tab-chain", "tab-tls", "tab-findings")
 
@@ -97,7 +98,7 @@ class DetailScreen(Screen[None]):
                 yield Static(render.facts_text(result, palette), id="tls-facts")
             with TabPane("Findings", id="tab-findings"):
                 yield from self._findings()
-        yield Footer()
+        yield FittingFooter()
 
     def _findings(self) -> ComposeResult:
         """The verdict and its meaning, then each finding, indented under its code."""

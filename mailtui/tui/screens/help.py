@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from mailtui.findings import HISTORY_NOTE, VERDICT_EXPLANATIONS
 from mailtui.tui import render
 from mailtui.tui.render import Palette
+from mailtui.tui.widgets.footer import FittingFooter
 
 WHY_IMPLICIT_TLS = (
     "RFC 8314 (2018) prefers implicit TLS for mail clients: ports 465 "
@@ -43,11 +44,16 @@ def legend_text(palette: Palette) -> Text:
     text.append(HISTORY_NOTE)
     text.append("\n\nThe grid\n\n", style="bold")
     text.append(
-        "STARTTLS: yes (advertised and worked), unadv. (worked without being "
-        "advertised), failed, no, or implicit (TLS from the first byte). "
-        "Certificate: trusted, or the first problem found and how many more. "
-        "Press Enter on a row for the transcript, the chain, the TLS facts and "
-        "the findings. Server text is always shown literally."
+        "STARTTLS: yes (advertised and worked), yes (hidden) (worked without "
+        'being advertised; "hidden" when the grid is narrow), refused '
+        "(advertised, then refused), broken (accepted, then the handshake "
+        "failed), no (not offered), or implicit (TLS from the first byte). "
+        "TLS: the negotiated version. State: open, refused, timeout, "
+        "unresolved, error, or silent, garbled and busy for a server that "
+        "answered oddly. Certificate: trusted, or the first problem found "
+        "and how many more. Press Enter on a row for the transcript, the "
+        "chain, the TLS facts and the findings. Server text is always shown "
+        "literally."
     )
     return text
 
@@ -62,7 +68,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Static(legend_text(self.app_palette), id="help-text")
-        yield Footer()
+        yield FittingFooter()
 
     @property
     def app_palette(self) -> Palette:

@@ -22,7 +22,6 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
     Collapsible,
-    Footer,
     Header,
     Input,
     Label,
@@ -37,6 +36,7 @@ from mailtui.model import Endpoint
 from mailtui.targets import TargetError, parse_resolve, parse_targets
 from mailtui.tui import render
 from mailtui.tui.messages import ScanRequested
+from mailtui.tui.widgets.footer import FittingFooter
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class PickerScreen(Screen[None]):
                     yield from self._field("ca-file")
                 yield Static(id="form-error", markup=False)
                 yield Button("Scan", id="scan-button", variant="primary")
-        yield Footer()
+        yield FittingFooter()
 
     def _field(self, name: str) -> ComposeResult:
         label, placeholder, check = _FIELDS[name]

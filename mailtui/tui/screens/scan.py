@@ -30,7 +30,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
+from textual.widgets import DataTable, Header, Label, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from mailtui.model import Endpoint, ProbeResult, Scan, Verdict
@@ -42,10 +42,11 @@ from mailtui.probe import (
     probe_endpoint,
     run_scan,
 )
-from mailtui.tui import render
+from mailtui.reports.facts import VERDICT_LABELS
 from mailtui.tui.messages import ProgressPosted
 from mailtui.tui.render import Palette
 from mailtui.tui.screens.detail import DetailScreen
+from mailtui.tui.widgets.footer import FittingFooter
 from mailtui.tui.widgets.grid import ResultGrid
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class ScanScreen(Screen[None]):
         with Horizontal(id="scan-status"):
             yield ProgressBar(total=len(self.endpoints), show_eta=False, id="progress")
             yield Label(id="scan-counter", markup=False)
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.title = "mailtui"
@@ -204,7 +205,7 @@ class ScanScreen(Screen[None]):
         self.query_one(ProgressBar).update(total=total, progress=done)
         verdicts = Counter(r.verdict for r in self.results.values())
         summary = ", ".join(
-            f"{verdicts[v]} {render.VERDICT_WORDS[v]}" for v in Verdict if verdicts[v]
+            f"{verdicts[v]} {VERDICT_LABELS[v]}" for v in Verdict if verdicts[v]
         )
         text = f"{self._status} {done}/{total}"
         if summary:
