@@ -176,5 +176,6 @@ def find(ref: str) -> SavedScan:
     if not scans:
         raise HistoryError(f"{ref}: no such file, scan id or scanned target")
     if int(back) >= len(scans):
-        raise HistoryError(f"{ref}: {target!r} has only {len(scans)} saved scans")
+        kept = "1 saved scan" if len(scans) == 1 else f"{len(scans)} saved scans"
+        raise HistoryError(f"{ref}: {target!r} has only {kept}")
     return scans[-1 - int(back)]

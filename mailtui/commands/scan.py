@@ -188,8 +188,14 @@ def endpoints_from_args(
 
 
 def target_name(args: argparse.Namespace, endpoints: list[Endpoint]) -> str:
+    """What the scan is of, as the history files it: a name when there is
+    one (a profile being saved, a profile, a provider), else the hosts."""
+    if getattr(args, "save_profile", None):
+        return str(args.save_profile)
     named = [*args.targets, args.smtp, args.imap, args.pop, args.sieve]
-    return " ".join(n for n in named if n) or endpoints[0].host
+    if named and all(n is None or "://" not in n for n in named):
+        return " ".join(n for n in named if n)
+    return " ".join(dict.fromkeys(ep.host for ep in endpoints))
 
 
 def run_scan_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
