@@ -59,7 +59,7 @@ def test_saved_scans_are_listed_per_target_oldest_first(
 
 def test_bad_references_say_what_is_wrong(scan: Scan, tmp_path: Path) -> None:
     history.save(profile_scan(scan, "modern"))
-    with pytest.raises(history.HistoryError, match="has only 1 saved scan\b"):
+    with pytest.raises(history.HistoryError, match=r"has only 1 saved scan$"):
         history.find("modern~1")
     with pytest.raises(history.HistoryError, match="no such file, scan id or"):
         history.find("never-scanned.example")
