@@ -62,6 +62,7 @@ class MailTuiApp(App[int]):
         lab_profiles: list[str] | None = None,
         lab_latency: float = 0.0,
         config_dir: Path | None = None,
+        save_history: bool = True,
     ) -> None:
         """Open on a scan of `endpoints`, on `scan` (done), or on the picker.
 
@@ -71,14 +72,17 @@ class MailTuiApp(App[int]):
             demo: start the lab and scan all of its endpoints.
             target: what the endpoints are called (a host, a profile).
             scan: a finished scan to show instead of probing.
-            choices: what the picker offers (providers, saved profiles).
+            choices: what the picker offers first; the saved profiles and
+                the catalog follow, read from disk once the app is up.
             lab_profiles: in demo mode, the lab profiles to start (all if None).
             lab_latency: in demo mode, imitated network delay in seconds.
             config_dir: where saved profiles live (tests use a temporary one).
+            save_history: keep every finished scan in the history.
         """
         super().__init__()
         self.options = options or ProbeOptions()
         self.config_dir = config_dir
+        self.save_history = save_history
         self.lab: Lab | None = None
         self._start_endpoints = endpoints or []
         self._start_scan = scan
@@ -87,6 +91,11 @@ class MailTuiApp(App[int]):
         self._lab_profiles = lab_profiles
         self._lab_latency = lab_latency
         self.picker = PickerScreen(choices)
+
+    @property
+    def profiles_dir(self) -> Path | None:
+        """Where profiles are saved: None for the usual place (`paths`)."""
+        return self.config_dir / "profiles" if self.config_dir else None
 
     def get_default_screen(self) -> Screen:
         return self.picker
@@ -119,7 +128,7 @@ class MailTuiApp(App[int]):
             return
         # The lab's throwaway CA must be trusted, or every row would fail.
         self.options = replace(self.options, ca_file=lab.ca_file)
-        self.picker.set_choices([*lab_choices(lab), *self.picker.choices])
+        self.picker.set_choices([*lab_choices(lab), *self.picker.given])
         self.open_scan(list(lab.endpoints), "lab: all profiles (simulated)")
 
     async def on_unmount(self) -> None:
@@ -135,7 +144,14 @@ class MailTuiApp(App[int]):
         """Show a new scan of `endpoints` over the picker."""
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(ScanScreen(endpoints, options or self.options, target))
+        self.push_screen(
+            ScanScreen(
+                endpoints,
+                options or self.options,
+                target,
+                save_history=self.save_history,
+            )
+        )
 
     @on(ScanRequested)
     def _scan_requested(self, request: ScanRequested) -> None:
@@ -144,6 +160,8 @@ class MailTuiApp(App[int]):
             options = replace(options, resolve={**options.resolve, **request.resolve})
         if request.ca_file:
             options = replace(options, ca_file=Path(request.ca_file).expanduser())
+        if request.profile is not None:
+            options = request.profile.options(options)
         self.open_scan(request.endpoints, request.target, options)
 
     def action_help(self) -> None:

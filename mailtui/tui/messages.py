@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from mailtui.model import Endpoint
+from mailtui.providers import Profile
 
 
 @dataclass
@@ -26,6 +27,8 @@ class ScanRequested(Message):
     """Names pinned to addresses, as `--resolve` does."""
     ca_file: str | None = None
     """Extra trust anchors for this scan (PEM file)."""
+    profile: Profile | None = None
+    """The saved profile picked, whose options apply to the scan."""
 
 
 @dataclass

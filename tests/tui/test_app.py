@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Input, Label, Static
 
 from mailtui.model import Verdict
 from mailtui.reports.facts import VERDICT_LABELS
@@ -50,8 +50,9 @@ async def test_demo_starts_scanning_every_lab_profile_without_a_key() -> None:
         for endpoint in screen.endpoints:
             assert cell_text(grid, endpoint, "verdict") in VERDICT_LABELS.values()
 
-        choices = app.picker.query_one("#choices", OptionList)
-        assert choices.option_count == 3
+        lab = [c.name for c in app.picker.choices if c.kind == "lab"]
+        assert lab == ["lab:isp2018", "lab:modern", "lab:broken"]
+        assert app.picker.choices[: len(lab)] == app.picker.given
     assert app.lab.endpoints == [], "the lab is stopped when the app exits"
 
 

@@ -16,13 +16,21 @@ Cancelling the worker cancels `run_scan()`, whose probes close their
 sockets on `CancelledError`. Leaving the screen cancels it too, because a
 worker belongs to the screen that started it. Rerunning one row is a
 separate small worker calling `probe_endpoint()`.
+
+A scan that runs to its end is saved to the history by another worker,
+through a thread, so the disk never stalls the grid; if that fails the
+user gets a notification and the scan stays on screen. Saving the targets
+as a profile, exporting a report, the history and the client settings are
+screens of their own, opened from here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -33,6 +41,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, ProgressBar
 from textual.worker import Worker, WorkerState
 
+from mailtui import history
+from mailtui.history import SavedScan
 from mailtui.model import Endpoint, ProbeResult, Scan, Verdict
 from mailtui.probe import (
     ProbeEvent,
@@ -42,10 +52,15 @@ from mailtui.probe import (
     probe_endpoint,
     run_scan,
 )
+from mailtui.providers import Profile, ProfileError
+from mailtui.providers.profiles import check_name
 from mailtui.reports.facts import VERDICT_LABELS
 from mailtui.tui.messages import ProgressPosted
 from mailtui.tui.render import Palette
 from mailtui.tui.screens.detail import DetailScreen
+from mailtui.tui.screens.dialogs import ExportScreen, SaveProfileScreen
+from mailtui.tui.screens.history import HistoryScreen
+from mailtui.tui.screens.settings import ClientSettingsScreen
 from mailtui.tui.widgets.footer import FittingFooter
 from mailtui.tui.widgets.grid import ResultGrid
 
@@ -58,6 +73,10 @@ class ScanScreen(Screen[None]):
     BINDINGS = [
         Binding("c", "cancel_scan", "Cancel", id="cancel-scan"),
         Binding("s", "rescan", "Rescan", id="rescan"),
+        Binding("m", "client_settings", "Client setup", id="client-settings"),
+        Binding("e", "export", "Export", id="export-report"),
+        Binding("h", "history", "History", id="show-history"),
+        Binding("w", "save_profile", "Save profile", id="save-profile"),
         Binding("r", "rerun_row", "Rerun row", id="rerun-row"),
         Binding("escape,p", "app.pop_screen", "Pick", id="open-picker"),
     ]
@@ -69,9 +88,15 @@ class ScanScreen(Screen[None]):
         target: str,
         *,
         finished: Scan | None = None,
+        save_history: bool = True,
     ) -> None:
-        """Scan `endpoints`, or show `finished` (a scan already done)."""
+        """Scan `endpoints`, or show `finished` (a scan already done).
+
+        Each scan that runs to its end is kept in the history unless
+        `save_history` is False.
+        """
         super().__init__()
+        self.save_history = save_history
         self.endpoints = endpoints
         self.options = options
         self.target = target
@@ -82,6 +107,10 @@ class ScanScreen(Screen[None]):
         self._progress_posted = False
         self._worker: Worker[Scan] | None = None
         self._status = "queued"
+        self.saved_scans: list[SavedScan] = []
+        """What this screen put in the history, oldest first."""
+        self.saved_id: str | None = None
+        """The history id of the scan on screen, once saved."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,6 +153,7 @@ class ScanScreen(Screen[None]):
         """Probe every endpoint again, from an empty grid."""
         self.results.clear()
         self._pending.clear()
+        self.saved_id = None
         self.grid.set_endpoints(self.endpoints)
         self._worker = self.run_worker(
             self._scan(),
@@ -178,6 +208,8 @@ class ScanScreen(Screen[None]):
                     self._show_result(result)
             self.scan = scan
             self._set_status("done")
+            if self.save_history:
+                self._save_to_history(scan)
         elif state is WorkerState.CANCELLED:
             self._drain_progress()
             for endpoint in self.endpoints:
@@ -192,6 +224,22 @@ class ScanScreen(Screen[None]):
                 markup=False,
             )
             self._set_status("failed")
+
+    @work(group="history-save", exit_on_error=False, description="save to history")
+    async def _save_to_history(self, scan: Scan) -> None:
+        # A full disk or a read-only folder must not end the session: say so.
+        try:
+            saved = await asyncio.to_thread(history.save, scan)
+        except Exception as error:
+            log.warning("could not save the scan to the history: %s", error)
+            self.notify(
+                f"This scan was not saved to the history: {error}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.saved_scans.append(saved)
+        self.saved_id = saved.id
 
     def _set_status(self, status: str) -> None:
         self._status = status
@@ -218,11 +266,13 @@ class ScanScreen(Screen[None]):
     # Actions.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out what makes no sense now, so the footer tells the truth."""
+        """Hide what makes no sense now, so the footer has room for the rest."""
         if action == "cancel_scan":
-            return True if self.running else None
+            return self.running
         if action == "rerun_row":
-            return None if self.running else True
+            return not self.running
+        if action in ("export", "history", "client_settings"):
+            return self.scan is not None
         return True
 
     def action_cancel_scan(self) -> None:
@@ -254,6 +304,39 @@ class ScanScreen(Screen[None]):
             ]
             self.scan = replace(self.scan, results=results)
 
+    def action_save_profile(self) -> None:
+        """Ask a name and save the endpoints and options of this scan."""
+
+        def make(name: str) -> Profile:
+            return Profile.from_endpoints(name, self.endpoints, self.options)
+
+        suggested = self.target if _is_profile_name(self.target) else ""
+        self.app.push_screen(SaveProfileScreen(make, suggested), self._profile_saved)
+
+    def _profile_saved(self, path: Path | None) -> None:
+        if path is None:
+            return
+        self.notify(f"Profile saved to {path}", markup=False)
+        picker = getattr(self.app, "picker", None)
+        if picker is not None and picker.is_mounted:
+            picker.action_reload()
+
+    def action_export(self) -> None:
+        if self.scan is not None:
+            self.app.push_screen(ExportScreen(self.scan), self._exported)
+
+    def _exported(self, path: Path | None) -> None:
+        if path is not None:
+            self.notify(f"Report written to {path}", markup=False)
+
+    def action_history(self) -> None:
+        if self.scan is not None:
+            self.app.push_screen(HistoryScreen(self.scan, self.saved_id))
+
+    def action_client_settings(self) -> None:
+        if self.scan is not None:
+            self.app.push_screen(ClientSettingsScreen(self.scan))
+
     @on(DataTable.RowSelected, "#grid")
     def _open_detail(self, event: DataTable.RowSelected) -> None:
         result = self.results.get(str(event.row_key.value))
@@ -261,3 +344,11 @@ class ScanScreen(Screen[None]):
             self.notify("This endpoint is still being probed.")
             return
         self.app.push_screen(DetailScreen(result, self.palette))
+
+
+def _is_profile_name(target: str) -> bool:
+    try:
+        check_name(target)
+    except ProfileError:
+        return False
+    return True
