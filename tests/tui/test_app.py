@@ -228,6 +228,7 @@ async def test_command_palette_reaches_every_screen_action() -> None:
         screen = await wait_for_scan(pilot)
         titles = {c.title for c in app.get_system_commands(screen)}
         assert {"Details", "Rescan", "Rerun row", "Pick", "Help", "Quit"} <= titles
+        assert {"Save profile", "Export", "History", "Client setup"} <= titles
         assert "Cancel" not in titles, "nothing to cancel once the scan is done"
 
         await select_row(pilot, screen.grid, screen.endpoints[0])

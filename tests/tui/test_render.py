@@ -84,3 +84,22 @@ def test_key_columns_fit_in_80_columns() -> None:
     assert used <= 80 - 2, widths
     assert widths["what"] >= 10
     assert column_widths(160)["what"] > widths["what"]
+
+
+def test_the_tls_pane_shows_the_sweep_when_there_was_one() -> None:
+    swept = _result(
+        tls=TlsFacts(
+            version="TLSv1.3",
+            accepted_versions=["TLSv1", "TLSv1.2", "TLSv1.3"],
+            not_tested=["SSLv3"],
+            weak_ciphers={"3des": "DES-CBC3-SHA"},
+            weak_not_tested=["rc4"],
+        )
+    )
+    rows = dict(render.tls_rows(swept))
+    assert rows["accepts"] == "TLS 1.0, TLS 1.2, TLS 1.3"
+    assert rows["not tested"] == "SSL 3.0"
+    assert rows["weak suites"] == "3des (DES-CBC3-SHA)"
+    assert rows["weak untested"] == "rc4"
+    unswept = dict(render.tls_rows(_result(tls=TlsFacts(version="TLSv1.3"))))
+    assert unswept["accepts"].startswith("not swept")

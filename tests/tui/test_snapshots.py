@@ -10,9 +10,10 @@ import pytest
 from textual.pilot import Pilot
 
 from mailtui.model import Scan
-from mailtui.tui.app import TEST_SIZE, create_app
+from mailtui.tui.app import TEST_SIZE, MailTuiApp, create_app
 from mailtui.tui.screens.scan import ScanScreen
 
+from .pilots import wait_until
 from .stable import lab_choices, lab_scan
 
 
@@ -21,14 +22,36 @@ def scan() -> Scan:
     return lab_scan(["modern", "broken"])
 
 
+async def _catalog_loaded(pilot: Pilot) -> None:
+    app = pilot.app
+    assert isinstance(app, MailTuiApp)
+    await wait_until(pilot, lambda: app.picker.saved)
+
+
 def test_picker(snap_compare) -> None:
-    assert snap_compare(create_app(choices=lab_choices()), terminal_size=TEST_SIZE)
+    assert snap_compare(
+        create_app(choices=lab_choices()),
+        run_before=_catalog_loaded,
+        terminal_size=TEST_SIZE,
+    )
+
+
+def test_picker_filtered_80x24(snap_compare) -> None:
+    assert snap_compare(
+        create_app(choices=lab_choices()),
+        run_before=_catalog_loaded,
+        press=[*"gm"],
+        terminal_size=(80, 24),
+    )
 
 
 def test_picker_form_with_error(snap_compare) -> None:
     app = create_app(choices=lab_choices())
     assert snap_compare(
-        app, press=["ctrl+t", *"imap.example:143", "enter"], terminal_size=TEST_SIZE
+        app,
+        run_before=_catalog_loaded,
+        press=["ctrl+t", *"imap.example:143", "enter"],
+        terminal_size=TEST_SIZE,
     )
 
 
@@ -72,6 +95,18 @@ def test_hostile_banner(snap_compare, scan: Scan) -> None:
 
     assert snap_compare(
         create_app(scan=scan), run_before=open_markup, terminal_size=TEST_SIZE
+    )
+
+
+def test_client_settings(snap_compare, scan: Scan) -> None:
+    assert snap_compare(create_app(scan=scan), press=["m"], terminal_size=TEST_SIZE)
+
+
+def test_save_profile_dialog_with_error(snap_compare, scan: Scan) -> None:
+    assert snap_compare(
+        create_app(scan=scan),
+        press=["w", *"bad name", "enter"],
+        terminal_size=TEST_SIZE,
     )
 
 
