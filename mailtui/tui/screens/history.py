@@ -108,7 +108,10 @@ class HistoryScreen(Screen[None]):
             )
         )
         if count:
-            options.highlighted = 0
+            # Comparing the scan on screen with itself says nothing: start
+            # on the one before it.
+            first = 1 if count > 1 and self.entries[0].id == self.current_id else 0
+            options.highlighted = first
 
     @on(OptionList.OptionHighlighted, "#history-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -117,6 +120,9 @@ class HistoryScreen(Screen[None]):
     @work(group="history-diff", exclusive=True, exit_on_error=False)
     async def _compare(self, entry: SavedScan) -> None:
         shown = self.query_one("#history-diff", Static)
+        if entry.id == self.current_id:
+            shown.update(Text("This is the scan on screen; choose an earlier one."))
+            return
         try:
             old = await asyncio.to_thread(entry.load)
         except history.HistoryError as error:
