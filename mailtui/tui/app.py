@@ -100,10 +100,16 @@ class MailTuiApp(App[int]):
     def get_default_screen(self) -> Screen:
         return self.picker
 
+    def on_load(self) -> None:
+        # The lab's keys and certificates take a moment to make: start them
+        # before the first screen is even composed, so the grid comes sooner.
+        if self._demo:
+            self.run_worker(self._start_lab(), group="lab", exit_on_error=False)
+
     def on_mount(self) -> None:
         if self._demo:
-            self.notify("Starting the lab (simulated providers on loopback)…")
-            self.run_worker(self._start_lab(), group="lab", exit_on_error=False)
+            if self.lab is None or not self.lab.endpoints:
+                self.notify("Starting the lab (simulated providers on loopback)…")
         elif self._start_scan is not None:
             scan = self._start_scan
             endpoints = [r.endpoint for r in scan.results]

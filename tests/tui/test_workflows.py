@@ -182,7 +182,9 @@ async def test_history_lists_both_scans_after_a_rescan_and_diffs_them(
         diff = history.query_one("#history-diff", Static)
         await wait_until(pilot, lambda: static_text(diff).strip() != "")
         assert static_text(diff).startswith(("No change between", "Changes between"))
-        assert history.query_one("#history-list", OptionList).highlighted == 1
+        shown = history.query_one("#history-list", OptionList).highlighted
+        assert shown is not None
+        assert history.entries[shown].id != screen.saved_id
 
         options = history.query_one("#history-list", OptionList)
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(2)]

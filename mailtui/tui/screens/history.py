@@ -110,8 +110,8 @@ class HistoryScreen(Screen[None]):
         if count:
             # Comparing the scan on screen with itself says nothing: start
             # on the one before it.
-            first = 1 if count > 1 and self.entries[0].id == self.current_id else 0
-            options.highlighted = first
+            others = (i for i, e in enumerate(self.entries) if e.id != self.current_id)
+            options.highlighted = next(others, 0)
 
     @on(OptionList.OptionHighlighted, "#history-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

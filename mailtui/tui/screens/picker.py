@@ -180,6 +180,51 @@ _FIELDS: dict[str, tuple[str, str, object]] = {
 """Form fields: id -> (label, placeholder, check)."""
 
 
+class HostForm(VerticalScroll):
+    """Hosts typed by hand, and a mail domain to discover."""
+
+    def compose(self) -> ComposeResult:
+        yield from _field("targets")
+        with Horizontal(id="per-protocol"):
+            for name in ("smtp", "imap", "pop"):
+                with VerticalScroll(classes="field-column"):
+                    yield from _field(name)
+        yield Label(
+            "Or a mail domain or address, to discover its servers",
+            classes="field-label",
+        )
+        with Horizontal(id="discover-row"):
+            yield Input(
+                placeholder="example.org  or  me@example.org",
+                id="domain",
+                validators=[_ParserValidator(_check_domain)],
+                validate_on=["submitted"],
+            )
+            yield Button("Discover", id="discover-button")
+        yield Label("", id="domain-error", classes="field-error", markup=False)
+        yield Static(id="discovered", markup=False)
+        with Horizontal(id="discovered-actions"):
+            yield Button("Scan these", id="scan-discovered", variant="primary")
+            yield Button("Save as profile", id="save-discovered")
+        with Collapsible(title="Advanced", id="advanced"):
+            yield from _field("resolve")
+            yield from _field("ca-file")
+        yield Static(id="form-error", markup=False)
+        yield Button("Scan", id="scan-button", variant="primary")
+
+
+def _field(name: str) -> ComposeResult:
+    label, placeholder, check = _FIELDS[name]
+    yield Label(label, classes="field-label")
+    yield Input(
+        placeholder=placeholder,
+        id=name,
+        validators=[_ParserValidator(check)],
+        validate_on=["blur", "submitted"],
+    )
+    yield Label("", id=f"{name}-error", classes="field-error", markup=False)
+
+
 class PickerScreen(Screen[None]):
     """Providers to pick from, and a form for anything else."""
 
@@ -210,46 +255,9 @@ class PickerScreen(Screen[None]):
             with TabPane("Providers", id="tab-providers"):
                 yield Input(placeholder="Type to filter", id="filter")
                 yield OptionList(id="choices")
-            with TabPane("Hosts", id="tab-hosts"), VerticalScroll(id="form"):
-                yield from self._field("targets")
-                with Horizontal(id="per-protocol"):
-                    for name in ("smtp", "imap", "pop"):
-                        with VerticalScroll(classes="field-column"):
-                            yield from self._field(name)
-                yield Label(
-                    "Or a mail domain or address, to discover its servers",
-                    classes="field-label",
-                )
-                with Horizontal(id="discover-row"):
-                    yield Input(
-                        placeholder="example.org  or  me@example.org",
-                        id="domain",
-                        validators=[_ParserValidator(_check_domain)],
-                        validate_on=["submitted"],
-                    )
-                    yield Button("Discover", id="discover-button")
-                yield Label("", id="domain-error", classes="field-error", markup=False)
-                yield Static(id="discovered", markup=False)
-                with Horizontal(id="discovered-actions"):
-                    yield Button("Scan these", id="scan-discovered", variant="primary")
-                    yield Button("Save as profile", id="save-discovered")
-                with Collapsible(title="Advanced", id="advanced"):
-                    yield from self._field("resolve")
-                    yield from self._field("ca-file")
-                yield Static(id="form-error", markup=False)
-                yield Button("Scan", id="scan-button", variant="primary")
+            with TabPane("Hosts", id="tab-hosts"):
+                yield HostForm(id="form")
         yield FittingFooter()
-
-    def _field(self, name: str) -> ComposeResult:
-        label, placeholder, check = _FIELDS[name]
-        yield Label(label, classes="field-label")
-        yield Input(
-            placeholder=placeholder,
-            id=name,
-            validators=[_ParserValidator(check)],
-            validate_on=["blur", "submitted"],
-        )
-        yield Label("", id=f"{name}-error", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
         self.title = "mailtui"
