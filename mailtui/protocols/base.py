@@ -295,6 +295,10 @@ class Dialogue:
         self._phase = _Phase.TALKING
         self._stage = "greeting"
         self._seen_bytes = False
+        self._setup()
+
+    def _setup(self) -> None:
+        """Set up the subclass's own state; called at the end of __init__."""
 
     # -- the engine's side -------------------------------------------------
 

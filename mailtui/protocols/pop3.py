@@ -36,18 +36,7 @@ class Pop3Dialogue(Dialogue):
 
     name = "POP3"
 
-    def __init__(
-        self,
-        *,
-        tls_active: bool,
-        try_starttls: bool,
-        client_name: str = "mailtui.localhost",
-    ) -> None:
-        super().__init__(
-            tls_active=tls_active,
-            try_starttls=try_starttls,
-            client_name=client_name,
-        )
+    def _setup(self) -> None:
         self._waiting = _Waiting.GREETING
         self._capabilities: list[str] = []
         self._listed = 0

@@ -62,18 +62,7 @@ class SmtpDialogue(Dialogue):
 
     name = "SMTP"
 
-    def __init__(
-        self,
-        *,
-        tls_active: bool,
-        try_starttls: bool,
-        client_name: str = "mailtui.localhost",
-    ) -> None:
-        super().__init__(
-            tls_active=tls_active,
-            try_starttls=try_starttls,
-            client_name=client_name,
-        )
+    def _setup(self) -> None:
         self._waiting = _Waiting.GREETING
         self._codes: list[int] = []
         self._texts: list[str] = []
