@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import dns.message
 import dns.rcode
@@ -183,7 +184,7 @@ async def dnsserver() -> AsyncIterator[DnsServer]:
 
 
 @pytest.fixture(autouse=True)
-def no_real_config(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def no_real_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(paths.CONFIG_ENV, str(tmp_path / "config"))
 
 

@@ -170,8 +170,10 @@ def test_a_name_like_nothing_gets_a_pointer_to_the_list() -> None:
 def test_domains_and_mx_hosts_lead_to_their_provider() -> None:
     assert provider_for_domain("Wanadoo.fr.").id == "orange"  # type: ignore[union-attr]
     assert provider_for_domain("example.org") is None
-    assert provider_for_mx("aspmx.l.google.com").id == "gmail"  # type: ignore[union-attr]
-    assert provider_for_mx("in1-smtp.messagingengine.com").id == "fastmail"  # type: ignore[union-attr]
+    google = provider_for_mx("aspmx.l.google.com")
+    fastmail = provider_for_mx("in1-smtp.messagingengine.com")
+    assert google is not None and google.id == "gmail"
+    assert fastmail is not None and fastmail.id == "fastmail"
     # A suffix only counts on a dot boundary.
     assert provider_for_mx("notgoogle.com") is None
 
