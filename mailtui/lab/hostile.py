@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mailtui.lab.pki import der_tlv
+
 HUGE_LINE = 1024 * 1024
 """Bytes of the greeting that never ends its line."""
 
@@ -189,12 +191,4 @@ _ECDSA_SHA256 = bytes.fromhex("300a06082a8648ce3d040302")
 def _signed(tbs: bytes, key: ec.EllipticCurvePrivateKey) -> bytes:
     """A certificate from its to-be-signed bytes, signed ECDSA with SHA-256."""
     signature = key.sign(tbs, ec.ECDSA(hashes.SHA256()))
-    return _der(0x30, tbs + _ECDSA_SHA256 + _der(0x03, b"\x00" + signature))
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    size = len(content)
-    if size < 0x80:
-        return bytes([tag, size]) + content
-    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(length)]) + length + content
+    return der_tlv(0x30, tbs + _ECDSA_SHA256 + der_tlv(0x03, b"\x00" + signature))

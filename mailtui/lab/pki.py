@@ -333,10 +333,10 @@ def _resign_sha1(
     cert: x509.Certificate, issuer_key: ec.EllipticCurvePrivateKey
 ) -> x509.Certificate:
     version, serial, _algorithm, *rest = _der_items(cert.tbs_certificate_bytes)
-    tbs = _der(0x30, version + serial + _ECDSA_SHA1 + b"".join(rest))
+    tbs = der_tlv(0x30, version + serial + _ECDSA_SHA1 + b"".join(rest))
     signature = issuer_key.sign(tbs, ec.ECDSA(hashes.SHA1()))
-    bit_string = _der(0x03, b"\x00" + signature)
-    return x509.load_der_x509_certificate(_der(0x30, tbs + _ECDSA_SHA1 + bit_string))
+    bit_string = der_tlv(0x03, b"\x00" + signature)
+    return x509.load_der_x509_certificate(der_tlv(0x30, tbs + _ECDSA_SHA1 + bit_string))
 
 
 def _der_items(sequence: bytes) -> list[bytes]:
@@ -360,7 +360,8 @@ def _der_body(data: bytes, offset: int) -> tuple[bytes, int]:
     return data[start : start + length], start + length
 
 
-def _der(tag: int, content: bytes) -> bytes:
+def der_tlv(tag: int, content: bytes) -> bytes:
+    """One DER type-length-value: what hand-built certificates are made of."""
     size = len(content)
     if size < 0x80:
         return bytes([tag, size]) + content
