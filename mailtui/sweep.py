@@ -34,7 +34,7 @@ import functools
 import logging
 import ssl
 import warnings
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def version_context(name: str) -> ssl.SSLContext | None:
     return context if _writes_client_hello(context) else None
 
 
-def kinds_of(suite: dict[str, object]) -> set[str]:
+def kinds_of(suite: Mapping[str, object]) -> set[str]:
     """The weak kinds one suite of `SSLContext.get_ciphers()` belongs to."""
     name = str(suite.get("name", ""))
     symmetric = suite.get("symmetric")

@@ -1,4 +1,4 @@
-"""The linter and the formatter configured in pyproject.toml, run as tests.
+"""The linter, the formatter and the type checker, run as tests.
 
 CI runs the README's test command and nothing else, so style is checked
 here: a change that ruff would reject fails the suite like any other bug.
@@ -37,4 +37,17 @@ def test_ruff_check() -> None:
 
 def test_ruff_format() -> None:
     done = ruff("format", "--check", "--quiet", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy() -> None:
+    if shutil.which("mypy") is None:
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    done = subprocess.run(
+        ["mypy", "--cache-dir", str(ROOT / ".mypy_cache"), "mailtui"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -336,8 +336,11 @@ class _Network:
         try:
             # Each query and fetch has its own limit; this only backs them up.
             async with asyncio.timeout(self.timeout * 3 + 1):
-                *configs, srv, mx, guesses = await asyncio.gather(
-                    *fetches, self._srv(domain), self._mx(domain), self._guesses(domain)
+                configs, (srv, mx, guesses) = await asyncio.gather(
+                    asyncio.gather(*fetches),
+                    asyncio.gather(
+                        self._srv(domain), self._mx(domain), self._guesses(domain)
+                    ),
                 )
         except TimeoutError:
             raise DiscoveryError(f"discovery for {domain} timed out") from None

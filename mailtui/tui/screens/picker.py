@@ -100,7 +100,8 @@ def profile_choice(profile: Profile) -> Choice:
     try:
         endpoints = profile.endpoints()
     except TargetError as error:
-        return broken_choice(BrokenProfile(profile.name, profile.path, str(error)))
+        path = profile.path or Path(f"{profile.name}.toml")
+        return broken_choice(BrokenProfile(profile.name, path, str(error)))
     where = ", ".join(profile.targets[:3]) + (" …" if len(profile.targets) > 3 else "")
     notes = f" ({profile.notes})" if profile.notes else ""
     return Choice(

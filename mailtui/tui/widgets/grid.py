@@ -136,7 +136,7 @@ class ResultGrid(DataTable[Text]):
                 "profile": _fit(render.literal(label[0] if label else "")),
                 "host": _fit(render.literal(endpoint.host)),
             }
-            row = [cells.get(key, Text("")) for key in self.columns]
+            row = [cells.get(key.value or "", Text("")) for key in self.columns]
             self.add_row(*row, key=endpoint.key)
             self._shown[endpoint.key] = Stage.PENDING
 
