@@ -258,3 +258,21 @@ def test_profile_and_discover_never_import_textual(dirs: Path) -> None:
         env=env,
     )
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_command_line_wins_over_the_profile_which_wins_over_defaults() -> None:
+    from mailtui.cli import build_parser
+    from mailtui.commands.scan import options_from_args
+    from mailtui.probe import ProbeOptions
+
+    save_profile(Profile(name="slow", targets=["imaps://a.example"], timeout=12.0))
+
+    def options(*argv: str) -> ProbeOptions:
+        args = ["scan", *argv]
+        return options_from_args(build_parser(args).parse_args(args))
+
+    assert options("slow").timeout == 12.0
+    assert options("slow", "--timeout", "5").timeout == 5.0
+    assert options("slow", "--timeout", "2").deadline == 30.0
+    assert options("a.example").timeout == 5.0
+    assert options("slow", "--ehlo", "me.example").client_name == "me.example"

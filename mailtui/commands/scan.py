@@ -12,12 +12,16 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from mailtui.commands import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from mailtui.model import Endpoint, Scan, Severity, State
 from mailtui.probe import ProbeOptions
+
+DEFAULTS = ProbeOptions()
+"""What an option is when neither the command line nor a profile sets it."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,33 +88,31 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all-addresses",
         action="store_true",
+        default=None,
         help="probe every address a name resolves to, not only the first",
     )
     parser.add_argument(
         "--ehlo",
-        default="mailtui.localhost",
         metavar="NAME",
-        help="the name given in SMTP EHLO (default: %(default)s)",
+        help=f"the name given in SMTP EHLO (default: {DEFAULTS.client_name})",
     )
     parser.add_argument(
         "--timeout",
         type=float,
-        default=5.0,
         metavar="SECONDS",
         help="limit for each stage: connect, each reply, handshake "
-        "(default: %(default)s)",
+        f"(default: {DEFAULTS.timeout:g})",
     )
     parser.add_argument(
         "--deadline",
         type=float,
-        default=30.0,
         metavar="SECONDS",
-        help="limit for a whole endpoint (default: %(default)s)",
+        help=f"limit for a whole endpoint (default: {DEFAULTS.deadline:g})",
     )
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=64,
+        default=DEFAULTS.concurrency,
         metavar="N",
         help="endpoints probed at once (default: %(default)s)",
     )
@@ -124,7 +126,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--per-host",
         type=int,
-        default=8,
+        default=DEFAULTS.per_host,
         metavar="N",
         help="endpoints probed at once on one address (default: %(default)s)",
     )
@@ -137,7 +139,7 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
 
     for name in ("timeout", "deadline"):
         value = getattr(args, name)
-        if not 0 < value <= 3600:
+        if value is not None and not 0 < value <= 3600:
             raise UsageError(f"--{name} must be between 0 and 3600 seconds: {value}")
     for name in ("concurrency", "per_host"):
         value = getattr(args, name)
@@ -149,21 +151,28 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
         ca_file = args.ca_file.expanduser().resolve()
         certs.load_ca_file(ca_file)  # raises CaFileError with a clear message
     resolve = dict(parse_resolve(spec) for spec in args.resolve)
-    options = ProbeOptions(
-        timeout=args.timeout,
-        deadline=args.deadline,
-        concurrency=args.concurrency,
-        per_host=args.per_host,
-        client_name=_check_ehlo(args.ehlo),
-        ca_file=ca_file,
-        resolve=resolve,
-        all_addresses=args.all_addresses,
-        sweep=getattr(args, "sweep", True),
-    )
     from mailtui.providers import named_options
 
-    # A saved profile named among the targets brings its own options.
-    return named_options(args.targets, options)
+    # Defaults, then what a saved profile named among the targets sets, then
+    # what this command line says: the user's latest word wins.
+    base = ProbeOptions(
+        concurrency=args.concurrency,
+        per_host=args.per_host,
+        sweep=getattr(args, "sweep", True),
+    )
+    options = named_options(args.targets, base)
+    given: dict[str, Any] = {
+        "timeout": args.timeout,
+        "deadline": args.deadline,
+        "client_name": None if args.ehlo is None else _check_ehlo(args.ehlo),
+        "ca_file": ca_file,
+        "all_addresses": args.all_addresses,
+    }
+    return replace(
+        options,
+        resolve={**options.resolve, **resolve},
+        **{name: value for name, value in given.items() if value is not None},
+    )
 
 
 def _check_ehlo(name: str) -> str:
