@@ -7,6 +7,7 @@ the others back.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -415,3 +416,35 @@ async def test_every_address_of_a_name_is_probed_on_request() -> None:
         ("127.0.0.9", State.REFUSED),
     ]
     assert every.results[0].certificate.trusted
+
+
+async def test_cancelling_a_scan_closes_its_sockets() -> None:
+    # A server that says nothing and counts the connections still open.
+    still_open: set[asyncio.StreamWriter] = set()
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        still_open.add(writer)
+        try:
+            await reader.read()  # until the client closes
+        finally:
+            still_open.discard(writer)
+            writer.close()
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    services = ("smtp", "submission", "pop3", "imap", "sieve")
+    endpoints = [
+        Endpoint(s, "silent.test", port, address="127.0.0.1") for s in services
+    ]
+    async with server:
+        scan = asyncio.create_task(run_scan(endpoints, ProbeOptions(timeout=30)))
+        async with asyncio.timeout(5):
+            while len(still_open) < len(services):
+                await asyncio.sleep(0.01)
+        scan.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await scan
+        async with asyncio.timeout(2):
+            while still_open:
+                await asyncio.sleep(0.01)
+    assert not still_open
