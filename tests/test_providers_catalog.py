@@ -58,11 +58,25 @@ def test_catalog_has_at_least_twenty_providers_including_the_named_ones() -> Non
     assert ids >= REQUIRED_IDS
 
 
+VERIFIED_IDS = {
+    "gmail",
+    "outlook",
+    "fastmail",
+    "proton-bridge",
+    "mailbox-org",
+    "infomaniak",
+    "runbox",
+    "disroot",
+}
+"""The entries compared with their provider's own page on 2026-12-03."""
+
+
 @pytest.mark.parametrize("provider", CATALOG, ids=lambda p: p.id)
 def test_every_entry_is_well_formed(provider) -> None:  # type: ignore[no-untyped-def]
     assert provider.name.strip()
     assert provider.source.strip()
-    assert provider.checked <= date(2026, 12, 31)
+    if provider.checked is not None:
+        assert provider.checked <= date(2026, 12, 31)
     assert provider.documented
     for endpoint in provider.documented:
         assert endpoint.label == f"provider:{provider.id}"
@@ -73,11 +87,67 @@ def test_every_entry_is_well_formed(provider) -> None:  # type: ignore[no-untype
     assert all(e.address is None for e in endpoints)
 
 
-def test_every_raw_entry_states_source_and_checked_date() -> None:
-    for entry in _raw_entries():
-        assert entry["checked"] == "2026-12-03", entry["id"]
-        assert isinstance(entry["source"], str) and entry["source"], entry["id"]
-        assert "notes" in entry, entry["id"]
+def test_only_entries_actually_checked_claim_a_check_date() -> None:
+    entries = {str(entry["id"]): entry for entry in _raw_entries()}
+    checked = {i for i, entry in entries.items() if "checked" in entry}
+    assert checked == VERIFIED_IDS
+    for provider_id, entry in entries.items():
+        assert isinstance(entry["source"], str) and entry["source"], provider_id
+        if provider_id in checked:
+            assert entry["checked"] == "2026-12-03", provider_id
+            assert str(entry["source"]).startswith("https://"), provider_id
+        else:
+            # An unchecked entry says so in words a reader of the file sees.
+            assert "not checked" in str(entry["notes"]).casefold(), provider_id
+
+
+def test_an_unchecked_provider_says_so_where_users_look() -> None:
+    yahoo = find_provider("yahoo")
+    assert not yahoo.verified and yahoo.checked is None
+    assert yahoo.provenance == "not checked against the provider's documentation"
+    gmail = find_provider("gmail")
+    assert gmail.verified
+    assert gmail.provenance == "checked 2026-12-03"
+
+
+def test_profile_show_tells_an_unchecked_provider_from_a_checked_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mailtui.cli import main
+
+    assert main(["profile", "show", "yahoo"]) == 0
+    out = capsys.readouterr().out
+    assert "not checked against the provider's documentation" in out
+    assert "checked 20" not in out
+    assert main(["profile", "show", "runbox"]) == 0
+    out = capsys.readouterr().out
+    assert "source: https://help.runbox.com/email-program-settings/" in out
+    assert "(checked 2026-12-03)" in out
+
+
+def test_corrections_from_the_providers_pages_hold() -> None:
+    def keys(provider_id: str) -> set[str]:
+        return {e.key for e in find_provider(provider_id).documented}
+
+    # Fastmail documents SMTP on 465 only; 587 is still scanned.
+    fastmail = find_provider("fastmail")
+    assert "submission://smtp.fastmail.com:587" not in keys("fastmail")
+    assert any(e.port == 587 for e in fastmail.endpoints())
+    # mailbox.org's page shows implicit TLS and 587, nothing else.
+    assert keys("mailbox-org") == {
+        "submissions://smtp.mailbox.org:465",
+        "submission://smtp.mailbox.org:587",
+        "pop3s://pop3.mailbox.org:995",
+        "imaps://imap.mailbox.org:993",
+    }
+    # Migadu serves POP3 from its IMAP host.
+    migadu = find_provider("migadu")
+    assert migadu.host(Protocol.POP3) == migadu.host(Protocol.IMAP)
+    # Bridge's defaults: both local ports speak STARTTLS, not implicit TLS.
+    assert keys("proton-bridge") == {
+        "imap://127.0.0.1:1143",
+        "submission://127.0.0.1:1025",
+    }
 
 
 def test_no_two_providers_share_a_name_domain_or_mx() -> None:
@@ -198,8 +268,8 @@ name = "Example"
 aliases = {aliases}
 imap = "imap.example.org"
 documented = [{documented}]
-source = "nowhere"
-checked = "{checked}"
+source = "{source}"
+{checked_line}
 """
 
 
@@ -208,7 +278,8 @@ def _entry(**changes: str) -> str:
         "id": "example",
         "aliases": "[]",
         "documented": '"imaps://imap.example.org:993"',
-        "checked": "2026-12-03",
+        "source": "https://example.org/help",
+        "checked_line": 'checked = "{}"'.format(changes.pop("checked", "2026-12-03")),
     }
     return ENTRY.format(**(values | changes))
 
@@ -216,15 +287,25 @@ def _entry(**changes: str) -> str:
 def test_a_valid_entry_parses() -> None:
     (provider,) = parse_catalog(_entry())
     assert provider.id == "example"
+    assert provider.checked == date(2026, 12, 3) and provider.verified
     assert [e.key for e in provider.endpoints()] == [
         "imap://imap.example.org:143",
         "imaps://imap.example.org:993",
     ]
 
 
+def test_an_entry_without_a_check_date_parses_as_unverified() -> None:
+    (provider,) = parse_catalog(_entry(checked_line="", source="Example Help"))
+    assert provider.checked is None
+    assert not provider.verified
+    assert provider.source == "Example Help"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        (_entry(source="Example Help"), "cites its source as https://"),
+        (_entry(checked=""), "'checked' must be a non-empty string"),
         (_entry() + _entry(), "more than one provider"),
         (_entry() + _entry(id="other", aliases='["example"]'), "belongs to both"),
         (_entry(aliases='["Example"]'), "twice"),

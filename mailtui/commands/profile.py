@@ -134,7 +134,7 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"also called: {', '.join(found.aliases)}\n")
     if found.domains:
         out.write(f"mail domains: {', '.join(found.domains)}\n")
-    out.write(f"source: {found.source} (checked {found.checked.isoformat()})\n")
+    out.write(f"source: {found.source} ({found.provenance})\n")
     if found.notes:
         out.write(f"notes: {found.notes}\n")
     for endpoint in found.endpoints():

@@ -15,6 +15,11 @@ A provider scans as the standard endpoints of each of its hosts, so that
 the ports it does not document are checked too, plus the endpoints it
 documents on other ports (a local bridge on 1143). `Provider.documented`
 keeps which ones the provider itself tells clients to use.
+
+Not every entry could be compared with its provider's own page. An entry
+says so by having no `checked` date: `Provider.verified` is then False,
+and what a user is shown says the values were written from memory, so a
+guess is never presented as a fact the provider published.
 """
 
 from __future__ import annotations
@@ -93,7 +98,9 @@ class Provider:
     documented: tuple[Endpoint, ...]
     """The endpoints the provider tells mail clients to use."""
     source: str
-    checked: date
+    """Where the values come from: an https:// address once checked."""
+    checked: date | None
+    """When the values were last compared with `source`; None if never."""
     aliases: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     mx: tuple[str, ...] = ()
@@ -105,6 +112,18 @@ class Provider:
     def label(self) -> str:
         """The label its endpoints carry in a scan."""
         return f"provider:{self.id}"
+
+    @property
+    def verified(self) -> bool:
+        """True when the values were compared with the provider's page."""
+        return self.checked is not None
+
+    @property
+    def provenance(self) -> str:
+        """How far to trust the values, in a few words for people."""
+        if self.checked is None:
+            return "not checked against the provider's documentation"
+        return f"checked {self.checked.isoformat()}"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -190,7 +209,8 @@ def _parse_entry(entry: Any, index: int) -> Provider:
     if not _ID.match(provider_id):
         raise CatalogError(f"{where}: id must be lower-case letters, digits, '-'")
     try:
-        checked = date.fromisoformat(text("checked"))
+        # No date at all is how an entry admits it was never checked.
+        checked = date.fromisoformat(text("checked")) if "checked" in entry else None
         hosts = tuple(
             (protocol, check_host(text(key)))
             for key, protocol in _HOST_KEYS.items()
@@ -234,6 +254,8 @@ def _documented(spec: str, label: str) -> Endpoint:
 def _check_entry(provider: Provider, where: str) -> None:
     if not provider.documented:
         raise CatalogError(f"{where}: documents no endpoint")
+    if provider.verified and not provider.source.startswith("https://"):
+        raise CatalogError(f"{where}: a checked entry cites its source as https://")
     if provider.standard and not provider.hosts:
         raise CatalogError(f"{where}: names no host (or set standard = false)")
     for endpoint in provider.documented:
