@@ -200,11 +200,16 @@ class LineBuffer:
 
 
 # C0 and C1 controls (but tab and newline) would drive the terminal that
-# shows a transcript, so they are written out as \xNN instead.
+# shows a transcript, so they are written out as \xNN instead. The Unicode
+# bidirectional controls would let a banner reorder what is displayed
+# around it (the "Trojan Source" trick), so they are written out as \uNNNN.
 _CONTROLS = {
     c: f"\\x{c:02x}"
     for c in (*range(0x20), *range(0x7F, 0xA0))
     if c not in (0x09, 0x0A)
+} | {
+    c: f"\\u{c:04x}"
+    for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 }
 
 

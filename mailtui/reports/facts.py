@@ -29,7 +29,10 @@ from mailtui.model import (
     Verdict,
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+"""Characters that would drive a terminal, or reorder text (bidi controls)."""
 
 VERDICT_COLOURS = {
     Verdict.RECOMMENDED: "32",  # green
@@ -58,7 +61,12 @@ VERDICT_LABELS = {
 
 def inert(text: str) -> str:
     """`text` with control characters escaped, safe to write to a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def text_width(text: str) -> int:
