@@ -148,6 +148,13 @@ RULES: dict[str, Rule] = {
         "This port should start with TLS but answers in plaintext.",
         "RFC 8314 §3",
     ),
+    "probe-failed": Rule(
+        Severity.WARNING,
+        Verdict.DO_NOT_USE,
+        "mailtui could not finish assessing this endpoint ({detail}); do not "
+        "rely on it until a rescan succeeds, and please report the error.",
+        "-",
+    ),
     # STARTTLS and TLS
     "starttls-missing": Rule(
         Severity.CRITICAL,
@@ -403,6 +410,9 @@ Hit = tuple[str, str]
 
 
 def _reachability(r: ProbeResult) -> Iterator[Hit]:
+    if r.internal_error:
+        yield "probe-failed", r.internal_error
+        return
     if r.state is State.UNRESOLVED:
         yield "unresolved", r.error or r.endpoint.host
     elif r.state is State.REFUSED:
@@ -587,6 +597,9 @@ def assess(result: ProbeResult) -> ProbeResult:
 
 def verdict_for(result: ProbeResult, findings: list[Finding]) -> Verdict:
     """The best verdict the endpoint's mode allows, lowered by its findings."""
+    if result.internal_error:
+        # We cannot vouch for what we could not finish looking at.
+        return Verdict.DO_NOT_USE
     if result.state is not State.OPEN:
         return Verdict.UNREACHABLE
     if result.tls is None and not findings:

@@ -298,6 +298,8 @@ class ProbeResult:
     """The server spoke something that was not the expected protocol."""
     tls_error: str | None = None
     """Why the TLS handshake failed, when it did."""
+    internal_error: str | None = None
+    """mailtui itself failed on this endpoint; the facts are incomplete."""
     mismatch: str | None = None
     """"tls-on-plain-port" or "plaintext-on-tls-port" when the port speaks
     the other way round from its service."""
@@ -326,6 +328,7 @@ class ProbeResult:
             "temporary_failure": self.temporary_failure,
             "protocol_error": self.protocol_error,
             "tls_error": self.tls_error,
+            "internal_error": self.internal_error,
             "mismatch": self.mismatch,
             "starttls": asdict(self.starttls) if self.starttls else None,
             "tls": asdict(self.tls) if self.tls else None,
@@ -376,6 +379,7 @@ class ProbeResult:
             temporary_failure=data.get("temporary_failure"),
             protocol_error=data.get("protocol_error"),
             tls_error=data.get("tls_error"),
+            internal_error=data.get("internal_error"),
             mismatch=data.get("mismatch"),
             starttls=StartTls(**data["starttls"]) if data.get("starttls") else None,
             tls=TlsFacts(**data["tls"]) if data.get("tls") else None,

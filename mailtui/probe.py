@@ -252,6 +252,12 @@ class _Probe:
                 f"{self.result.stage}"
             )
             self.record.note(self.result.error)
+        except Exception as exc:
+            # A bug of ours (or a case nobody foresaw) must cost this row,
+            # not the whole scan: say so on the row and log the traceback.
+            log.exception("probing %s failed", self.endpoint)
+            self.result.internal_error = f"{type(exc).__name__}: {exc}"
+            self.record.note(f"mailtui could not finish: {self.result.internal_error}")
         finally:
             self._close()
         self._take_facts()

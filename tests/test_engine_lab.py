@@ -448,3 +448,23 @@ async def test_cancelling_a_scan_closes_its_sockets() -> None:
             while still_open:
                 await asyncio.sleep(0.01)
     assert not still_open
+
+
+async def test_a_failure_inside_one_probe_costs_that_row_only() -> None:
+    # A resolver that fails in a way nobody planned for (not an OSError):
+    # the row says so, the other endpoint of the scan gets its result.
+    async def broken_resolver(host: str) -> list[str]:
+        raise RuntimeError("resolver exploded")
+
+    async with Lab(["modern"]) as lab:
+        [imaps] = [e for e in lab.endpoints if e.service == "imaps"]
+        unpinned = Endpoint("imaps", "boom.test", 993)
+        options = ProbeOptions(
+            timeout=1.0, ca_file=lab.ca_file, resolver=broken_resolver
+        )
+        scan = await run_scan([unpinned, imaps], options)
+    failed, fine = scan.results
+    assert failed.internal_error == "RuntimeError: resolver exploded"
+    assert [f.code for f in failed.findings] == ["probe-failed"]
+    assert str(failed.verdict) == "do-not-use"
+    assert str(fine.verdict) == "recommended"
