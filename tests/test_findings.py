@@ -199,3 +199,9 @@ def test_silent_server_and_garbage_speaker() -> None:
     garbage = result("imap", tls=None, protocol_error="not an IMAP reply: 'SSH-2.0'")
     assert codes(garbage)[0] == "protocol-error"
     assert garbage.verdict is Verdict.DO_NOT_USE
+
+
+def test_every_rule_has_a_few_words_for_table_cells() -> None:
+    from mailtui.reports.facts import SHORT_REASONS
+
+    assert set(RULES) <= set(SHORT_REASONS)

@@ -112,6 +112,7 @@ STARTTLS = "plaintext + STARTTLS"
 IMPLICIT_TLS = "implicit TLS"
 
 SHORT_REASONS: dict[str, str] = {
+    "probe-failed": "mailtui could not finish (a bug)",
     "unresolved": "the name does not resolve",
     "refused": "connection refused",
     "timeout": "no answer, filtered",
@@ -144,6 +145,19 @@ SHORT_REASONS: dict[str, str] = {
     "relay-port": "port 25 is for server-to-server relay",
     "starttls-not-implicit": "only if the client requires STARTTLS",
     "implicit-tls": "encrypted from the first byte",
+    "conversation-cut": "the server broke off the conversation",
+    "tls-sslv3-accepted": "still accepts SSL 3.0",
+    "tls-legacy-version-accepted": "still accepts TLS 1.0/1.1",
+    "tls-cipher-null": "accepts unencrypted suites",
+    "tls-cipher-anonymous": "accepts anonymous suites",
+    "tls-cipher-export": "accepts export-grade suites",
+    "tls-cipher-rc4": "accepts RC4",
+    "tls-cipher-3des": "accepts 3DES",
+    "tls-cipher-cbc-sha1": "accepts CBC with SHA-1",
+    "tls-no-forward-secrecy": "accepts suites without forward secrecy",
+    "cert-long-validity": "certificate valid too long",
+    "cert-no-san": "certificate names no host (no SAN)",
+    "cert-must-staple": "must-staple certificate",
 }
 """A few words per finding code, for table cells where a sentence won't fit."""
 
