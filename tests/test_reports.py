@@ -285,3 +285,14 @@ def test_atomic_write_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
 def test_script_banner_is_in_the_hostile_copy_only(scan: Scan, hostile: Scan) -> None:
     assert broken(hostile, "markup").greeting == SCRIPT_BANNER
     assert broken(scan, "markup").greeting != SCRIPT_BANNER
+
+
+def test_state_word_tells_silence_from_a_failed_handshake() -> None:
+    from mailtui.model import Endpoint, ProbeResult, State
+    from mailtui.reports.facts import state_word
+
+    silent = ProbeResult(Endpoint("imap", "x.test", 143), state=State.OPEN)
+    failed = ProbeResult(
+        Endpoint("imaps", "x.test", 993), state=State.OPEN, tls_error="alert"
+    )
+    assert (state_word(silent), state_word(failed)) == ("silent", "open")

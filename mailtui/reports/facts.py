@@ -95,7 +95,13 @@ def state_word(r: ProbeResult) -> str:
         return "busy"
     if r.state is State.OPEN and (r.protocol_error or r.mismatch):
         return "garbled"
-    if r.state is State.OPEN and r.greeting is None and r.tls is None:
+    if (
+        r.state is State.OPEN
+        and r.greeting is None
+        and r.tls is None
+        and r.tls_error is None
+    ):
+        # A failed handshake is not silence: the findings say how it failed.
         return "silent"
     return str(r.state)
 
