@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 
 from mailtui.model import SERVICES, STANDARD_SERVICES, Endpoint, Protocol
 
@@ -63,7 +64,26 @@ def check_host(host: str) -> str:
         raise TargetError(f"not a valid host name: {host!r}") from None
     if not all(_LABEL.match(label) for label in ascii_name.split(".")):
         raise TargetError(f"not a valid host name: {host!r}")
+    if ascii_name.isdigit() and int(ascii_name) <= 65535:
+        raise TargetError(
+            f"{host!r} is a port, not a host: name the host, as in "
+            f"imaps://HOST:{ascii_name}"
+        )
+    # No top-level domain is all digits (RFC 3696 §2), and the system resolver
+    # reads such names, and hex ones, as shorthand IPv4 ('993' as 0.0.3.225,
+    # '0x7f000001' as 127.0.0.1): a typo would be scanned at an address nobody
+    # typed.
+    if ascii_name.rpartition(".")[2].isdigit() or _is_shorthand_ipv4(ascii_name):
+        raise TargetError(f"not a valid host name or IP address: {host!r}")
     return ascii_name.lower()
+
+
+def _is_shorthand_ipv4(name: str) -> bool:
+    try:
+        socket.inet_aton(name)
+    except OSError:
+        return False
+    return True
 
 
 def check_port(text: str | int) -> int:

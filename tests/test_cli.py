@@ -26,6 +26,8 @@ def mailtui(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
         (["scan", "imaps://example.org:0"], "port out of range"),
         (["scan", "imaps://example.org:70000"], "port out of range"),
         (["scan", "mail example.org"], "cannot contain spaces"),
+        # The resolver would read a lone port as the address 0.0.3.225.
+        (["scan", "993"], "'993' is a port, not a host"),
         (["scan"], "nothing to scan"),
         (["scan", "example.org", "--resolve", "example.org"], "--resolve wants"),
         (["scan", "example.org", "--timeout", "0"], "--timeout must be"),

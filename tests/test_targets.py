@@ -71,6 +71,11 @@ def test_duplicates_are_dropped_and_order_kept() -> None:
         ("imaps://user@example.org", "unexpected path or user"),
         ("-bad-.example", "not a valid host name"),
         ("", "empty target"),
+        ("993", "'993' is a port, not a host"),
+        ("imaps://993", "'993' is a port, not a host"),
+        ("127.1", "not a valid host name or IP address"),
+        ("0x7f000001", "not a valid host name or IP address"),
+        ("mail.example.123", "not a valid host name or IP address"),
     ],
 )
 def test_bad_targets_get_one_line_messages(text: str, message: str) -> None:
