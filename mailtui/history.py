@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailtui.model import Scan
+from mailtui.model import SERVICES, Scan
 from mailtui.providers.paths import data_dir
 from mailtui.reports import write_atomically
 
@@ -94,10 +94,7 @@ def save(scan: Scan) -> SavedScan:
 def load_file(path: Path) -> Scan:
     """A scan from a JSON report file; HistoryError says what is wrong."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        return Scan.from_dict(data)
+        return _scan_from(json.loads(Path(path).read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise HistoryError(f"{path}: no such file") from None
     except OSError as exc:
@@ -105,6 +102,17 @@ def load_file(path: Path) -> Scan:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
         raise HistoryError(f"{path}: not a mailtui scan ({detail})") from None
+
+
+def _scan_from(data: object) -> Scan:
+    """`Scan.from_dict`, refusing too what would only fail once rendered."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    scan = Scan.from_dict(data)
+    for result in scan.results:
+        if result.endpoint.service not in SERVICES:
+            raise ValueError(f"unknown service {result.endpoint.service!r}")
+    return scan
 
 
 def _entry(path: Path, data: dict) -> SavedScan:
@@ -124,7 +132,7 @@ def _entry(path: Path, data: dict) -> SavedScan:
 def _read_entry(path: Path) -> SavedScan | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        Scan.from_dict(data)  # the full check: a listed scan must be loadable
+        _scan_from(data)  # the full check: a listed scan must be loadable
         return _entry(path, data)
     except Exception as exc:  # any damage at all means "skip this file"
         log.warning("skipping unreadable history file %s: %s", path, exc)

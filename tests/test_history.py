@@ -71,6 +71,12 @@ def test_bad_references_say_what_is_wrong(scan: Scan, tmp_path: Path) -> None:
         history.resolve(str(junk))
     with pytest.raises(history.HistoryError, match="no such file"):
         history.resolve(str(tmp_path / "missing.json"))
+    # Loaded fine, then failed as an internal error once a report named it.
+    odd = scan.to_dict()
+    odd["endpoints"][0]["service"] = "gopher"
+    junk.write_text(json.dumps(odd))
+    with pytest.raises(history.HistoryError, match="unknown service 'gopher'"):
+        history.resolve(str(junk))
 
 
 def test_a_damaged_file_is_skipped_with_a_warning(
