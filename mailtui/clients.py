@@ -239,6 +239,11 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _mutt_quoted(text: str) -> str:
+    # Inside double quotes neomutt still runs `commands` and expands $names.
+    return '"' + re.sub(r'([\\"`$])', r"\\\1", text) + '"'
+
+
 def _min_tls(choice: Choice) -> str:
     """fetchmail's floor: TLS 1.2, lowered only to what the server proved."""
     floors = {"TLSv1": "TLS1+", "TLSv1.1": "TLS1.1+"}
@@ -351,7 +356,7 @@ def neomutt(settings: ClientSettings, user: str | None = None) -> str:
     else:
         out.append("# No safe outgoing endpoint.")
     out += [
-        f'set from = "{login}"',
+        f"set from = {_mutt_quoted(login)}",
         "# Refuse any connection that does not end up encrypted, use STARTTLS",
         "# where the URL is not imaps/pops/smtps, and check the certificate.",
         "set ssl_force_tls = yes",

@@ -159,6 +159,9 @@ def test_hostile_names_stay_inside_xml(scan: Scan) -> None:
     assert root.find(".//displayName").text == part.target  # type: ignore[union-attr]
     assert root.find(".//script") is None
     assert {u.text for u in root.iter("username")} == {"a<b>&c"}
+    # neomutt runs `...` and expands $names even inside double quotes.
+    neomutt = render_client(part, "neomutt", user='o"b `id` $HOME\\')
+    assert 'set from = "o\\"b \\`id\\` \\$HOME\\\\"\n' in neomutt
 
 
 def test_settings_command(
@@ -175,3 +178,7 @@ def test_settings_command(
     printed = capsys.readouterr().out
     assert all(f"==> {name}" in printed for _, name in CLIENTS.values())
     assert main(["settings", str(tmp_path / "none.json")]) == 2
+    # A line break in the login would add a directive to the client's file.
+    evil = "me\npasswordeval touch /tmp/owned"
+    assert main(["settings", str(report), "-c", "msmtp", "--user", evil]) == 2
+    assert "passwordeval" not in capsys.readouterr().out

@@ -44,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
     from mailtui.history import HistoryError, resolve
     from mailtui.reports import write_atomically
 
+    if args.user is not None and (
+        not args.user or not all(c.isprintable() for c in args.user)
+    ):
+        # A line break would start a new directive in the client's file
+        # (msmtp's passwordeval runs a command).
+        raise UsageError(f"--user wants a login on one line: {args.user!r}")
     try:
         scan = resolve(args.scan)
     except HistoryError as exc:
