@@ -203,6 +203,9 @@ def test_domain_of_addresses_and_domains() -> None:
         domain_of("user@")
     with pytest.raises(TargetError):
         domain_of("user@bad host")
+    for address in ("127.0.0.1", "user@[::1]", "::1"):
+        with pytest.raises(TargetError, match="is an address, not a mail domain"):
+            domain_of(address)
 
 
 async def test_a_catalog_domain_needs_no_network(

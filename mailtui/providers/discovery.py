@@ -201,7 +201,15 @@ def domain_of(address_or_domain: str) -> str:
     domain = text.rpartition("@")[2]
     if not domain:
         raise TargetError(f"no domain in {address_or_domain!r}")
-    return check_host(domain)
+    host = check_host(domain)
+    if ":" in host or host.replace(".", "").isdigit():
+        # Else autoconfig would fetch https://ADDRESS/ and DNS ask for
+        # _imaps._tcp.ADDRESS: nothing a mail client would do.
+        raise TargetError(
+            f"{domain!r} is an address, not a mail domain: "
+            f"scan it with `mailtui scan {domain}`"
+        )
+    return host
 
 
 async def discover(
