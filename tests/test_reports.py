@@ -242,6 +242,12 @@ def test_csv_has_one_row_per_endpoint(scan: Scan) -> None:
         assert row[column["verdict"]] == str(r.verdict)
     expired = rows[1 + scan.results.index(broken(scan, "expired"))]
     assert expired[column["certificate"]] == "expired"
+    # A 421 greeting ends the dialogue before anyone asks about STARTTLS.
+    busy = rows[1 + scan.results.index(broken(scan, "busy"))]
+    assert busy[column["starttls"]] == "not asked: the server said to try later"
+    table = render(scan, "table").splitlines()
+    busy_line = next(line for line in table if line.startswith("busy."))
+    assert busy_line.split()[4] == "-"
 
 
 def test_csv_defuses_formulas(scan: Scan) -> None:

@@ -78,7 +78,8 @@ def starttls_word(r: ProbeResult) -> str:
     if r.endpoint.security is Security.TLS:
         return "implicit"
     st = r.starttls
-    if st is None or r.state is not State.OPEN:
+    # A server that says "try later" in its greeting was never asked.
+    if st is None or r.state is not State.OPEN or r.temporary_failure:
         return "-"
     if st.completed:
         return "yes" if st.advertised else "yes (hidden)"
@@ -265,6 +266,8 @@ def starttls_summary(r: ProbeResult) -> str | None:
     st = r.starttls
     if st is None:
         return None
+    if r.temporary_failure:
+        return "not asked: the server said to try later"
     facts = [
         "advertised" if st.advertised else "not advertised",
         "accepted" if st.accepted else "not accepted",
