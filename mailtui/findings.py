@@ -429,11 +429,11 @@ def _reachability(r: ProbeResult) -> Iterator[Hit]:
         yield "protocol-error", r.protocol_error
     elif r.greeting is None and r.error:
         yield "no-greeting", r.error
-    elif _cut_before_starttls(r):
+    elif cut_before_starttls(r):
         yield "conversation-cut", r.error or "the connection ended"
 
 
-def _cut_before_starttls(r: ProbeResult) -> bool:
+def cut_before_starttls(r: ProbeResult) -> bool:
     """A STARTTLS endpoint whose conversation ended before STARTTLS got an
     answer (a reset, a timeout, the deadline): nothing is known of its TLS."""
     st = r.starttls
@@ -446,7 +446,7 @@ def _cut_before_starttls(r: ProbeResult) -> bool:
 
 
 def _tls(r: ProbeResult) -> Iterator[Hit]:
-    if r.temporary_failure or r.protocol_error or r.mismatch or _cut_before_starttls(r):
+    if r.temporary_failure or r.protocol_error or r.mismatch or cut_before_starttls(r):
         # The endpoint is already judged on what it said; its TLS was never
         # tried the way the service expects.
         return

@@ -20,6 +20,7 @@ import pytest_asyncio
 from mailtui.lab import Lab
 from mailtui.model import ProbeResult, Scan, State, Verdict
 from mailtui.probe import MAX_TRANSCRIPT_CHARS, ProbeOptions, probe_endpoint, run_scan
+from mailtui.reports import facts
 
 TIMEOUT = 1.5
 """Longer than the drip's second between bytes, so only the deadline stops it."""
@@ -108,6 +109,16 @@ async def test_hostile_endpoint_ends_clearly(
     assert words in said
     assert str(r.verdict) == verdict
     assert str(r.stage) == "done"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_reset_before_starttls_is_not_reported_as_no_starttls(
+    scans: tuple[Lab, Scan, Scan, float],
+) -> None:
+    _, scan, _, _ = scans
+    [r] = [r for r in scan.results if key(r) == ("hostile", "reset")]
+    assert facts.starttls_word(r) == "-"
+    assert facts.starttls_summary(r) == "not asked: the conversation broke off first"
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from mailtui.findings import RULES
+from mailtui.findings import RULES, cut_before_starttls
 from mailtui.model import (
     CertInfo,
     Direction,
@@ -78,8 +78,13 @@ def starttls_word(r: ProbeResult) -> str:
     if r.endpoint.security is Security.TLS:
         return "implicit"
     st = r.starttls
-    # A server that says "try later" in its greeting was never asked.
-    if st is None or r.state is not State.OPEN or r.temporary_failure:
+    # A server that said "try later", or broke off, was never asked.
+    if (
+        st is None
+        or r.state is not State.OPEN
+        or r.temporary_failure
+        or cut_before_starttls(r)
+    ):
         return "-"
     if st.completed:
         return "yes" if st.advertised else "yes (hidden)"
@@ -268,6 +273,8 @@ def starttls_summary(r: ProbeResult) -> str | None:
         return None
     if r.temporary_failure:
         return "not asked: the server said to try later"
+    if cut_before_starttls(r):
+        return "not asked: the conversation broke off first"
     facts = [
         "advertised" if st.advertised else "not advertised",
         "accepted" if st.accepted else "not accepted",
