@@ -436,13 +436,13 @@ def _reachability(r: ProbeResult) -> Iterator[Hit]:
 def cut_before_starttls(r: ProbeResult) -> bool:
     """A STARTTLS endpoint whose conversation ended before STARTTLS got an
     answer (a reset, a timeout, the deadline): nothing is known of its TLS."""
+    if r.endpoint.security is not Security.STARTTLS or r.error is None:
+        return False
     st = r.starttls
-    return (
-        r.endpoint.security is Security.STARTTLS
-        and st is not None
-        and st.response is None
-        and r.error is not None
-    )
+    if st is None:
+        # Never tried, though the server had greeted.
+        return r.greeting is not None
+    return st.response is None
 
 
 def _tls(r: ProbeResult) -> Iterator[Hit]:

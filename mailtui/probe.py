@@ -596,7 +596,10 @@ class _Probe:
         )
         r.temporary_failure = facts.temporary_failure
         r.protocol_error = r.protocol_error or facts.protocol_error
-        if self.endpoint.security is Security.STARTTLS and facts.greeting is not None:
+        # STARTTLS facts exist only once STARTTLS was tried: a server that
+        # said "try later" or hung up first was never asked, and "not
+        # advertised, not accepted" would be a claim we cannot make.
+        if self.endpoint.security is Security.STARTTLS and facts.starttls_tried:
             st = r.starttls or StartTls()
             st.advertised = facts.starttls_advertised
             st.accepted = facts.starttls_accepted

@@ -258,7 +258,7 @@ def _write_report(scan: Scan, args: argparse.Namespace, out: TextIO) -> None:
     if args.output is None:
         out.write(render(scan, fmt or "table"))
         return
-    fmt = fmt or format_for(args.output) or "json"
+    fmt = fmt or format_for(args.output) or "table"
     try:
         write_report(scan, fmt, args.output)
     except OSError as exc:

@@ -268,13 +268,15 @@ def tls_summary(r: ProbeResult) -> str:
 
 def starttls_summary(r: ProbeResult) -> str | None:
     """The three STARTTLS facts in words; None for implicit TLS endpoints."""
-    st = r.starttls
-    if st is None:
+    if r.endpoint.security is not Security.STARTTLS:
         return None
     if r.temporary_failure:
         return "not asked: the server said to try later"
     if cut_before_starttls(r):
         return "not asked: the conversation broke off first"
+    st = r.starttls
+    if st is None:
+        return None
     facts = [
         "advertised" if st.advertised else "not advertised",
         "accepted" if st.accepted else "not accepted",
