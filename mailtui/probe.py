@@ -495,7 +495,7 @@ class _Probe:
             self.result.error = "the port speaks TLS, not plaintext"
         else:
             self.result.tls_error = None
-            self.result.error = saved_error
+            self.result.error = f"{saved_error}, nor a TLS handshake"
 
     async def _sweep(self, address: str) -> None:
         """Which versions and weak suites the server accepts, in new connections."""

@@ -302,3 +302,18 @@ def test_state_word_tells_silence_from_a_failed_handshake() -> None:
         Endpoint("imaps", "x.test", 993), state=State.OPEN, tls_error="alert"
     )
     assert (state_word(silent), state_word(failed)) == ("silent", "open")
+
+
+def test_the_table_explains_a_poor_verdict_even_when_the_reason_is_info() -> None:
+    from mailtui.findings import assess
+    from mailtui.model import Endpoint, ProbeResult, Severity, StartTls, State, TlsFacts
+    from mailtui.reports.table import render_findings
+
+    relay = ProbeResult(Endpoint("smtp", "mx.test", 25), state=State.OPEN)
+    relay.greeting = "220 mx.test ESMTP"
+    relay.tls = TlsFacts(version="TLSv1.3", cipher="TLS_AES_256_GCM_SHA384", bits=256)
+    relay.starttls = StartTls(advertised=True, accepted=True, completed=True)
+    assess(relay)
+    assert str(relay.verdict) == "do-not-use"
+    text = render_findings([relay], minimum=Severity.WARNING)
+    assert "relay-port" in text

@@ -152,7 +152,7 @@ def _save(args: argparse.Namespace, out: TextIO) -> int:
     profile = Profile.from_endpoints(args.name, endpoints, options, notes=args.notes)
     path = save_profile(profile)
     out.write(
-        f"saved profile {profile.name!r} ({len(endpoints)} endpoints) to {path}\n"
+        f"saved profile {profile.name!r} ({_endpoints(len(endpoints))}) to {path}\n"
     )
     try:
         provider = find_provider(args.name)
@@ -198,7 +198,7 @@ def _edit(args: argparse.Namespace, out: TextIO) -> int:
         print(f"mailtui: the profile is now broken: {exc}", file=sys.stderr)
         return EXIT_ERROR
     count = len(profile.endpoints())
-    out.write(f"profile {profile.name!r} is valid ({count} endpoints)\n")
+    out.write(f"profile {profile.name!r} is valid ({_endpoints(count)})\n")
     return EXIT_OK
 
 
@@ -207,3 +207,7 @@ def _path(args: argparse.Namespace, out: TextIO) -> int:
 
     out.write(f"{paths.profiles_dir()}\n")
     return EXIT_OK
+
+
+def _endpoints(count: int) -> str:
+    return "1 endpoint" if count == 1 else f"{count} endpoints"

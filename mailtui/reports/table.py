@@ -8,6 +8,7 @@ are shown escaped, so a hostile banner cannot drive the terminal.
 
 from __future__ import annotations
 
+from mailtui.findings import RULES
 from mailtui.model import ProbeResult, Severity, Verdict
 from mailtui.reports.facts import (
     TLS_LABELS,
@@ -67,11 +68,21 @@ def render_table(results: list[ProbeResult], *, colour: bool = False) -> str:
     return "\n".join(lines)
 
 
+POOR_VERDICTS = (Verdict.DEPRECATED, Verdict.DO_NOT_USE, Verdict.UNREACHABLE)
+
+
 def render_findings(results: list[ProbeResult], *, minimum: Severity) -> str:
-    """The findings at or above `minimum`, grouped by endpoint."""
+    """The findings at or above `minimum`, grouped by endpoint, and below it
+    those that alone set a poor verdict (port 25's "relay-port" is only
+    informative, yet it is why the row says "do not use")."""
     out: list[str] = []
     for r in results:
-        shown = [f for f in r.findings if f.severity.rank >= minimum.rank]
+        shown = [
+            f
+            for f in r.findings
+            if f.severity.rank >= minimum.rank
+            or (r.verdict in POOR_VERDICTS and RULES[f.code].cap is r.verdict)
+        ]
         if not shown:
             continue
         out.append(f"{r.endpoint.service} {r.endpoint.host}:{r.endpoint.port}")
