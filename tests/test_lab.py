@@ -568,3 +568,18 @@ def test_runner_json_then_clean_exit_on_sigterm() -> None:
     assert process.returncode == 0
     assert b"Traceback" not in stderr
     assert not Path(document["ca_file"]).exists()
+
+
+async def test_stable_ports_come_back_at_the_next_start() -> None:
+    async with Lab(["modern"], stable_ports=True) as first:
+        ports = {e.key.split("@")[0].rsplit(":", 1)[0]: e.port for e in first.endpoints}
+    async with Lab(["modern"], stable_ports=True) as second:
+        again = {
+            e.key.split("@")[0].rsplit(":", 1)[0]: e.port for e in second.endpoints
+        }
+        # Taken while this lab runs: a third one falls back to free ports.
+        async with Lab(["modern"], stable_ports=True) as third:
+            other = {e.port for e in third.endpoints}
+    assert again == ports
+    assert all(20000 <= p < 32000 for p in ports.values())
+    assert not other & set(ports.values())

@@ -16,6 +16,7 @@ import asyncio
 import shutil
 import ssl
 import tempfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +42,17 @@ LAB_ADDRESS = "127.0.0.1"
 """Where every lab server listens, and what every lab name is pinned to."""
 
 
+STABLE_PORTS = range(20000, 32000)
+"""Where stable lab ports are chosen: high, and below Linux's ephemeral
+range (32768 and up), so that client sockets rarely hold them."""
+
+
+def stable_port(profile: str, host: str, service: str) -> int:
+    """The port an endpoint asks for at every start, from its identity."""
+    digest = zlib.crc32(f"{profile}/{host}/{service}".encode())
+    return STABLE_PORTS.start + digest % len(STABLE_PORTS)
+
+
 class Lab:
     """The servers of one or more profiles, started and stopped together.
 
@@ -50,6 +62,10 @@ class Lab:
         latency: seconds of imitated network delay, each way.
         directory: where the CA and certificates go; a temporary directory,
             removed by `stop()`, when None.
+        stable_ports: give each endpoint the same port at every start when
+            that port is free (a free one otherwise), so that what a person
+            copied from one run, and the history of the demo, still fit the
+            next. Tests leave it off and take whatever port is free.
     """
 
     def __init__(
@@ -58,6 +74,7 @@ class Lab:
         *,
         latency: float = 0.0,
         directory: Path | None = None,
+        stable_ports: bool = False,
     ) -> None:
         names = list(PROFILES) if profiles is None else list(dict.fromkeys(profiles))
         unknown = [n for n in names if n not in ALL_PROFILES]
@@ -71,6 +88,7 @@ class Lab:
         self.endpoints: list[Endpoint] = []
         """Every running endpoint, in profile order; filled by `start()`."""
         self._directory = directory
+        self._stable_ports = stable_ports
         self._owned_directory: Path | None = None
         self._pki: LabPki | None = None
         self._servers: list[LabServer] = []
@@ -106,7 +124,14 @@ class Lab:
             for (_, e), ctx in zip(wanted, contexts, strict=True)
         ]
         try:
-            ports = await asyncio.gather(*(s.start(LAB_ADDRESS) for s in self._servers))
+            ports = await asyncio.gather(
+                *(
+                    self._start_server(server, profile.name, source)
+                    for server, (profile, source) in zip(
+                        self._servers, wanted, strict=True
+                    )
+                )
+            )
         except BaseException:
             await self.stop()
             raise
@@ -121,6 +146,18 @@ class Lab:
             )
             self.endpoints.append(endpoint)
             self._sources[endpoint.key] = (profile, source)
+
+    async def _start_server(
+        self, server: LabServer, profile: str, source: LabEndpoint
+    ) -> int:
+        if self._stable_ports:
+            try:
+                return await server.start(
+                    LAB_ADDRESS, stable_port(profile, source.host, source.service)
+                )
+            except OSError:
+                pass  # taken by something else: any free port will do
+        return await server.start(LAB_ADDRESS)
 
     async def stop(self) -> None:
         """Close every server and connection; safe to call twice."""

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.latency < 0:
         print("mailtui lab: --latency cannot be negative", file=sys.stderr)
         return 2
-    lab = Lab(args.profile, latency=args.latency / 1000)
+    lab = Lab(args.profile, latency=args.latency / 1000, stable_ports=True)
     logging.getLogger("asyncio").addFilter(_quiet_starttls_eof)
     try:
         return asyncio.run(_serve(lab, as_json=args.json))

@@ -61,6 +61,7 @@ class MailTuiApp(App[int]):
         choices: list[Choice] | None = None,
         lab_profiles: list[str] | None = None,
         lab_latency: float = 0.0,
+        lab_stable_ports: bool = False,
         config_dir: Path | None = None,
         save_history: bool = True,
     ) -> None:
@@ -76,6 +77,8 @@ class MailTuiApp(App[int]):
                 the catalog follow, read from disk once the app is up.
             lab_profiles: in demo mode, the lab profiles to start (all if None).
             lab_latency: in demo mode, imitated network delay in seconds.
+            lab_stable_ports: in demo mode, the same lab ports at every run
+                where they are free (the history of the demo then lines up).
             config_dir: where saved profiles live (tests use a temporary one).
             save_history: keep every finished scan in the history.
         """
@@ -89,6 +92,7 @@ class MailTuiApp(App[int]):
         self._target = target
         self._demo = demo
         self._lab_profiles = lab_profiles
+        self._lab_stable_ports = lab_stable_ports
         self._lab_latency = lab_latency
         self.picker = PickerScreen(choices)
 
@@ -122,7 +126,11 @@ class MailTuiApp(App[int]):
     async def _start_lab(self) -> None:
         from mailtui.lab import Lab
 
-        lab = Lab(self._lab_profiles, latency=self._lab_latency)
+        lab = Lab(
+            self._lab_profiles,
+            latency=self._lab_latency,
+            stable_ports=self._lab_stable_ports,
+        )
         self.lab = lab
         try:
             await lab.start()
@@ -229,6 +237,13 @@ def run_app(
     `latency` (seconds, each way) slows the demo lab down to imitate
     distant servers.
     """
-    app = MailTuiApp(endpoints, options, demo=demo, target=target, lab_latency=latency)
+    app = MailTuiApp(
+        endpoints,
+        options,
+        demo=demo,
+        target=target,
+        lab_latency=latency,
+        lab_stable_ports=True,
+    )
     code = app.run()
     return code if isinstance(code, int) else 0
