@@ -102,12 +102,16 @@ def _identity(ep: Endpoint) -> tuple[str, str, int, str | None]:
 
 
 def _names(endpoints: list[Endpoint]) -> dict[tuple[str, str, int, str | None], str]:
-    """The shortest unambiguous name of each endpoint: port, host:port, key."""
+    """The shortest unambiguous name of each endpoint: port, host:port, key.
+
+    A port alone only where it is its service's standard one: "587" tells a
+    person what it is, "41605" does not.
+    """
     ports = Counter(ep.port for ep in endpoints)
     host_ports = Counter((ep.host, ep.port) for ep in endpoints)
     names = {}
     for ep in endpoints:
-        if ports[ep.port] == 1:
+        if ports[ep.port] == 1 and ep.port == ep.spec.port:
             names[_identity(ep)] = str(ep.port)
         elif host_ports[(ep.host, ep.port)] == 1:
             names[_identity(ep)] = f"{ep.host}:{ep.port}"

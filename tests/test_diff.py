@@ -199,3 +199,15 @@ def test_diff_command_exit_codes(
     history.save(new)
     assert main(["diff", "mail.example.test"]) == 0
     assert main(["diff", "mail.example.test~0", "mail.example.test~1"]) == 1
+
+
+def test_a_port_alone_names_an_endpoint_only_on_its_standard_port(scan: Scan) -> None:
+    imaps = modern_imaps(scan)
+    standard, odd = copy.deepcopy(imaps), copy.deepcopy(imaps)
+    standard.endpoint = Endpoint("imaps", "imap.example.test", 993)
+    odd.endpoint = Endpoint("imaps", "imap.example.test", 10993)
+    old = provider([standard, odd], "2026-01-01T00:00:00+00:00")
+    new = provider([], "2026-02-01T00:00:00+00:00")
+    said = texts(diff_scans(old, new).changes)
+    assert "993 was not scanned this time" in said
+    assert "imap.example.test:10993 was not scanned this time" in said
