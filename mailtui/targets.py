@@ -139,6 +139,12 @@ def parse_endpoint(text: str, *, label: str = "") -> list[Endpoint]:
     rest = rest.rstrip("/")
     if "/" in rest or "@" in rest or "?" in rest:
         raise TargetError(f"unexpected path or user in {text!r}")
+    if rest.count(":") > 1 and not rest.startswith("["):
+        # "::1:993" is itself a valid IPv6 address: refuse to guess.
+        raise TargetError(
+            f"{text!r}: an IPv6 address needs brackets, as in "
+            f"{service}://[{rest}] or {service}://[ADDRESS]:PORT"
+        )
     host, port = _split_host_port(rest)
     return [
         Endpoint(

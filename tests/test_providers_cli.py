@@ -276,3 +276,9 @@ def test_the_command_line_wins_over_the_profile_which_wins_over_defaults() -> No
     assert options("slow", "--timeout", "2").deadline == 30.0
     assert options("a.example").timeout == 5.0
     assert options("slow", "--ehlo", "me.example").client_name == "me.example"
+
+
+def test_a_failing_editor_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    save_profile(Profile(name="p1", targets=["imaps://a.example"]))
+    monkeypatch.setenv("VISUAL", "false")
+    assert main(["profile", "edit", "p1"]) == 2

@@ -99,3 +99,11 @@ def test_resolve_pins_names_to_addresses() -> None:
     pinned = pin(parse_endpoint("mail.test"), {"mail.test": "127.0.0.5"})
     assert {e.address for e in pinned} == {"127.0.0.5"}
     assert all(e.server_name == "mail.test" for e in pinned)
+
+
+def test_unbracketed_ipv6_in_a_service_url_is_refused_not_guessed() -> None:
+    # "::1:993" is a valid address on its own; the user meant [::1]:993.
+    with pytest.raises(TargetError, match=r"needs brackets"):
+        parse_endpoint("imaps://::1:993")
+    [ep] = parse_endpoint("imaps://[::1]:993")
+    assert (ep.host, ep.port) == ("::1", 993)

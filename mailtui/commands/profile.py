@@ -187,11 +187,16 @@ def _edit(args: argparse.Namespace, out: TextIO) -> int:
         ) from None
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
-        subprocess.run([*shlex.split(editor), str(path)], check=False)
+        done = subprocess.run([*shlex.split(editor), str(path)], check=False)
     except OSError as exc:
         raise UsageError(
             f"cannot run editor {editor!r}: {exc.strerror or exc}"
         ) from None
+    if done.returncode != 0:
+        raise UsageError(
+            f"editor {editor!r} exited with status {done.returncode}; "
+            f"{path} is as the editor left it"
+        )
     try:
         profile = read_profile(path)
     except ProfileError as exc:
