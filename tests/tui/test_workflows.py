@@ -154,6 +154,15 @@ async def test_export_html_writes_the_file_it_names(
         assert default.suffix == ".html"
         assert default.is_relative_to(folders["data"])
 
+        # A Markdown name for an HTML report is flagged, and nothing written.
+        wrong = tmp_path / "out" / "report.md"
+        dialog.query_one("#export-path", Input).value = str(wrong)
+        dialog.query_one("#export-path", Input).focus()
+        await pilot.press("enter")
+        error = dialog.query_one("#export-path-error", Label)
+        await wait_until(pilot, lambda: "markdown" in str(error.render()))
+        assert not wrong.exists()
+
         target = tmp_path / "out" / "report.html"
         dialog.query_one("#export-path", Input).value = str(target)
         dialog.query_one("#export-path", Input).focus()

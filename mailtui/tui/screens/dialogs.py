@@ -28,7 +28,7 @@ from mailtui.model import Scan
 from mailtui.providers import Profile, ProfileError, save_profile
 from mailtui.providers.paths import data_dir
 from mailtui.providers.profiles import check_name
-from mailtui.reports import SUFFIXES, write_report
+from mailtui.reports import SUFFIXES, format_for, write_report
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,17 @@ class ExportScreen(_FileDialog):
         if not value:
             self.show_error("export-path", "give a file name")
             return
-        self._export(Path(value).expanduser(), self.format)
+        path = Path(value).expanduser()
+        implied = format_for(path)
+        if implied is not None and implied != self.format:
+            # x.md holding HTML would open wrongly everywhere: ask instead.
+            self.show_error(
+                "export-path",
+                f"{path.name} is a {implied} name; choose {implied} or "
+                f"end the name with {SUFFIXES[self.format]}",
+            )
+            return
+        self._export(path, self.format)
 
     @work(group="export", exclusive=True, exit_on_error=False)
     async def _export(self, path: Path, format: str) -> None:
