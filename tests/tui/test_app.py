@@ -147,6 +147,8 @@ async def test_cancel_stops_the_scan_mid_way_and_rescan_starts_again() -> None:
         assert len(screen.results) < len(screen.endpoints)
         states = {cell_text(screen.grid, e, "state") for e in screen.endpoints}
         assert "cancelled" in states
+        verdicts = {cell_text(screen.grid, e, "verdict") for e in screen.endpoints}
+        assert "cancelled" in verdicts
         assert "cancelled" in str(screen.query_one("#scan-counter", Label).content)
 
         await pilot.press("s")

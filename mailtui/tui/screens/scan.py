@@ -341,7 +341,13 @@ class ScanScreen(Screen[None]):
     def _open_detail(self, event: DataTable.RowSelected) -> None:
         result = self.results.get(str(event.row_key.value))
         if result is None:
-            self.notify("This endpoint is still being probed.")
+            cancelled = self._worker is not None and self._worker.is_cancelled
+            self.notify(
+                "The scan was cancelled before this endpoint was probed; "
+                "press r to probe it."
+                if cancelled
+                else "This endpoint is still being probed."
+            )
             return
         self.app.push_screen(DetailScreen(result, self.palette))
 

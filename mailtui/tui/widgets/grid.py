@@ -171,9 +171,11 @@ class ResultGrid(DataTable[Text]):
     def show_cancelled(self, endpoint: Endpoint) -> None:
         """A probe that never finished because the scan was cancelled."""
         self._shown[endpoint.key] = Stage.PENDING
-        self.update_cell(
-            endpoint.key, "state", Text("cancelled", style=self.palette.muted)
-        )
+        # In the verdict column too: at 80 columns the state one is off screen.
+        for column in ("state", "verdict"):
+            self.update_cell(
+                endpoint.key, column, Text("cancelled", style=self.palette.muted)
+            )
 
     def repaint(self, palette: Palette) -> None:
         """Colour every row again, after a theme change."""
