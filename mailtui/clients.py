@@ -239,6 +239,13 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _arg(text: str) -> str:
+    """One msmtp or mbsync argument: bare when it can be, quoted otherwise
+    (both read "..." with backslash escapes; a space or # would split or
+    end the line)."""
+    return text if re.fullmatch(r'[^\s"\\#]+', text) else _quoted(text)
+
+
 def _mutt_quoted(text: str) -> str:
     # Inside double quotes neomutt still runs `commands` and expands $names.
     return '"' + re.sub(r'([\\"`$])', r"\\\1", text) + '"'
@@ -289,8 +296,8 @@ def msmtp(settings: ClientSettings, user: str | None = None) -> str:
         "tls_certcheck on",
         "tls_trust_file system",
         "auth on",
-        f"user {login}",
-        f"from {login}",
+        f"user {_arg(login)}",
+        f"from {_arg(login)}",
         "",
         f"account default : {name}",
     ]
@@ -309,7 +316,7 @@ def mbsync(settings: ClientSettings, user: str | None = None) -> str:
         f"IMAPAccount {name}",
         f"Host {c.host}",
         f"Port {c.port}",
-        f"User {_user(settings, user)}",
+        f"User {_arg(_user(settings, user))}",
         '# PassCmd "your password manager\'s command"',
         "# isync 1.5 and later name this TLSType; both spellings are read.",
         f"SSLType {'IMAPS' if c.implicit else 'STARTTLS'}",

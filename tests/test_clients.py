@@ -182,3 +182,13 @@ def test_settings_command(
     evil = "me\npasswordeval touch /tmp/owned"
     assert main(["settings", str(report), "-c", "msmtp", "--user", evil]) == 2
     assert "passwordeval" not in capsys.readouterr().out
+
+
+def test_logins_with_spaces_stay_one_argument(scan: Scan) -> None:
+    part = profile_scan(scan, "modern")
+    msmtp = render_client(part, "msmtp", user='Jo Doe "jd"').splitlines()
+    assert 'user "Jo Doe \\"jd\\""' in msmtp
+    mbsync = render_client(part, "mbsync", user="Jo Doe").splitlines()
+    assert 'User "Jo Doe"' in mbsync
+    plain = render_client(part, "msmtp", user="jo@x.test").splitlines()
+    assert "user jo@x.test" in plain
