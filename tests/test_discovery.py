@@ -444,3 +444,15 @@ def test_parse_autoconfig_unit_cases() -> None:
     ]
     with pytest.raises(Exception, match="not an autoconfig"):
         parse_autoconfig(b"<html></html>", DOMAIN, "t")
+
+
+async def test_a_catalog_name_needs_no_network_and_says_what_was_checked() -> None:
+    # Non-exhaustive discovery stops at the catalog: nothing is sent.
+    orange = await discover("Orange", use_ispdb=False, timeout=0.5)
+    assert orange.provider is not None and orange.provider.id == "orange"
+    details = {f.detail for f in orange.found}
+    assert "listed, not checked" in details
+    assert "documented" not in details
+    gmail = await discover("google", use_ispdb=False, timeout=0.5)
+    assert gmail.provider is not None and gmail.provider.id == "gmail"
+    assert "documented" in {f.detail for f in gmail.found}

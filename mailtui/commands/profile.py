@@ -138,7 +138,9 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     if found.notes:
         out.write(f"notes: {found.notes}\n")
     for endpoint in found.endpoints():
-        mark = "documented" if found.is_documented(endpoint) else ""
+        mark = ""
+        if found.is_documented(endpoint):
+            mark = "documented" if found.verified else "listed, not checked"
         out.write(f"  {endpoint.key:<40} {mark}\n".rstrip() + "\n")
     return EXIT_OK
 

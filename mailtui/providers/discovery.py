@@ -212,6 +212,23 @@ def domain_of(address_or_domain: str) -> str:
     return host
 
 
+def _listing(provider: Provider, endpoint: Endpoint) -> str:
+    """Why the catalog lists an endpoint: the provider documents it (checked,
+    or only remembered), or it is a standard port of one of its hosts."""
+    if not provider.is_documented(endpoint):
+        return "standard port"
+    return "documented" if provider.verified else "listed, not checked"
+
+
+def _catalog_name(name: str) -> Provider | None:
+    from mailtui.providers.catalog import find_provider
+
+    try:
+        return find_provider(name)
+    except LookupError:
+        return None
+
+
 async def discover(
     address_or_domain: str,
     *,
@@ -241,6 +258,9 @@ async def discover(
     result = Discovery(query=address_or_domain.strip(), domain=domain)
 
     provider = provider_for_domain(domain)
+    if provider is None and "." not in domain:
+        # "orange" or "gmail": a catalog name or alias, not a mail domain.
+        provider = _catalog_name(domain)
     if provider is None:
         result.attempts.append(Attempt("catalog", domain, "not in the catalog", False))
     else:
@@ -280,7 +300,7 @@ def _provider_found(provider: Provider, source: str) -> list[Found]:
         Found(
             ep,
             source,
-            detail="documented" if provider.is_documented(ep) else "standard port",
+            detail=_listing(provider, ep),
         )
         for ep in provider.endpoints()
     ]
