@@ -226,6 +226,8 @@ class _Probe:
         self.dialogue: Dialogue | None = None
         self.deadline: asyncio.Timeout | None = None
         self.clock_started = False
+        self.silent = False
+        """The server let a read time out (as opposed to hanging up)."""
 
     # -- helpers -----------------------------------------------------------
 
@@ -434,7 +436,7 @@ class _Probe:
             self.stage(_STAGES.get(action.stage, Stage.CAPABILITIES))
             data = await self._read(action.stage, dialogue.facts.greeting is None)
             if data is None:
-                if greeted_at is None and not is_tls:
+                if greeted_at is None and not is_tls and self.silent:
                     await self._try_tls_on_silent_port()
                 break
             if not data:
@@ -454,6 +456,7 @@ class _Probe:
             async with asyncio.timeout(self.options.timeout):
                 return await self.reader.read(READ_SIZE)
         except TimeoutError:
+            self.silent = True
             what = "no greeting came" if first else f"no answer came ({waiting_for})"
             self.result.error = f"{what} within {self.options.timeout:g} s"
         except (ConnectionError, OSError) as exc:
