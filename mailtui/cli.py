@@ -5,7 +5,8 @@ Each subcommand lives in its own module (see `COMMANDS`) with
 command being run is imported, so a headless `mailtui scan` never loads the
 lab, the app or Textual (a test checks that).
 
-Errors are one line on stderr and exit code 2, never a traceback.
+Bad input is one line on stderr and exit code 2, never a traceback; a bug
+of mailtui's own is one line and exit code 3, with the traceback under -v.
 """
 
 from __future__ import annotations
