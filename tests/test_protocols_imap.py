@@ -6,7 +6,7 @@ import pytest
 
 from mailtui.protocols import ImapDialogue
 from mailtui.protocols.base import MAX_LINE
-from tests.test_protocols_support import boundary_cases, converse, split_each
+from tests.test_protocols_support import converse
 
 GREETING = b"* OK Dovecot ready.\r\n"
 CAPABILITY_PLAIN = (
@@ -95,17 +95,6 @@ def test_implicit_tls_asks_when_the_greeting_is_silent() -> None:
         "STARTTLS",
         "LOGINDISABLED",
     ]
-
-
-def test_every_split_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY).outcome()
-    for chunks in boundary_cases(HAPPY):
-        assert converse(plaintext(), chunks).outcome() == whole, chunks
-
-
-def test_byte_by_byte_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY).outcome()
-    assert converse(plaintext(), split_each(HAPPY, 1)).outcome() == whole
 
 
 def test_odd_casing_and_unrelated_untagged_responses() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailtui.protocols import Pop3Dialogue
 from mailtui.protocols.base import MAX_LINE, MAX_REPLY_LINES
-from tests.test_protocols_support import boundary_cases, converse, split_each
+from tests.test_protocols_support import converse
 
 GREETING = b"+OK Dovecot ready.\r\n"
 CAPA_PLAIN = b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nSTLS\r\nSASL\r\n.\r\n"
@@ -60,17 +60,6 @@ def test_implicit_tls() -> None:
     assert talk.facts.capabilities_after is not None
     assert "USER" in talk.facts.capabilities_after
     assert not talk.facts.starttls_tried
-
-
-def test_every_split_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY).outcome()
-    for chunks in boundary_cases(HAPPY):
-        assert converse(plaintext(), chunks).outcome() == whole, chunks
-
-
-def test_byte_by_byte_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY).outcome()
-    assert converse(plaintext(), split_each(HAPPY, 1)).outcome() == whole
 
 
 def test_odd_casing_and_bare_lf() -> None:

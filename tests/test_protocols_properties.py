@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +26,7 @@ from mailtui.protocols import (
     make_dialogue,
 )
 from mailtui.protocols.base import MAX_INJECTED
-from tests.test_protocols_support import converse
+from tests.test_protocols_support import boundary_cases, converse, split_each
 
 HAPPY = {
     Protocol.SMTP: smtp.HAPPY,
@@ -164,3 +165,22 @@ def test_eof_at_any_step_ends_the_dialogue(protocol: Protocol, steps: int) -> No
 
     assert dialogue.next_action() == Done()
     assert dialogue.done
+
+
+MODULES = {"smtp": smtp, "pop3": pop3, "imap": imap, "sieve": sieve}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_split_parses_like_one_read(name: str) -> None:
+    module = MODULES[name]
+    whole = converse(module.plaintext(), module.HAPPY).outcome()
+    for chunks in boundary_cases(module.HAPPY):
+        assert converse(module.plaintext(), chunks).outcome() == whole, chunks
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_byte_by_byte_parses_like_one_read(name: str) -> None:
+    module = MODULES[name]
+    whole = converse(module.plaintext(), module.HAPPY).outcome()
+    split = split_each(module.HAPPY, 1)
+    assert converse(module.plaintext(), split).outcome() == whole

@@ -6,7 +6,7 @@ import pytest
 
 from mailtui.protocols import SieveDialogue
 from mailtui.protocols.base import MAX_REPLY_LINES
-from tests.test_protocols_support import boundary_cases, converse, split_each
+from tests.test_protocols_support import converse
 
 GREETING = (
     b'"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n'
@@ -65,17 +65,6 @@ def test_implicit_tls_reads_the_greeting_only() -> None:
     assert talk.facts.capabilities_before == []
     assert talk.facts.capabilities_after is not None
     assert "SASL PLAIN LOGIN" in talk.facts.capabilities_after
-
-
-def test_every_split_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY).outcome()
-    for chunks in boundary_cases(HAPPY):
-        assert converse(plaintext(), chunks).outcome() == whole, chunks
-
-
-def test_byte_by_byte_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY).outcome()
-    assert converse(plaintext(), split_each(HAPPY, 1)).outcome() == whole
 
 
 def test_escapes_and_casing() -> None:

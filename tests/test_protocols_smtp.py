@@ -7,7 +7,6 @@ import pytest
 from mailtui.protocols import Done, NeedData, Send, SmtpDialogue, UpgradeTls
 from mailtui.protocols.base import MAX_LINE, MAX_REPLY_LINES
 from tests.test_protocols_support import (
-    boundary_cases,
     converse,
     split_each,
 )
@@ -87,18 +86,6 @@ def test_plaintext_without_starttls_stops_after_ehlo() -> None:
     assert talk.facts.capabilities_after is None
     assert talk.facts.starttls_advertised
     assert not talk.facts.starttls_tried
-
-
-def test_every_split_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY).outcome()
-    for chunks in boundary_cases(HAPPY):
-        assert converse(plaintext(), chunks).outcome() == whole, chunks
-
-
-def test_byte_by_byte_parses_like_one_read() -> None:
-    whole = converse(plaintext(), HAPPY)
-    dribble = converse(plaintext(), split_each(HAPPY, 1))
-    assert dribble.outcome() == whole.outcome()
 
 
 def test_bare_lf_and_odd_casing() -> None:
