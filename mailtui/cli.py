@@ -72,6 +72,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from mailtui.certs import CaFileError
+    from mailtui.history import HistoryError
     from mailtui.targets import TargetError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_picker()
         module = importlib.import_module(COMMANDS[args.command][0])
         return int(module.run(args))
-    except (UsageError, TargetError, CaFileError) as exc:
+    except (UsageError, TargetError, CaFileError, HistoryError) as exc:
         print(f"mailtui: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from mailtui.commands import EXIT_FINDINGS, EXIT_OK, UsageError
+from mailtui.commands import EXIT_FINDINGS, EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,15 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mailtui.diff import diff_scans, render_diff
-    from mailtui.history import HistoryError, resolve
+    from mailtui.history import resolve
 
     old_ref, new_ref = args.old, args.new
     if new_ref is None:
         old_ref, new_ref = f"{args.old}~1", f"{args.old}~0"
-    try:
-        old, new = resolve(old_ref), resolve(new_ref)
-    except HistoryError as exc:
-        raise UsageError(str(exc)) from exc
+    old, new = resolve(old_ref), resolve(new_ref)
     result = diff_scans(old, new)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False)

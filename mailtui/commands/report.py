@@ -31,13 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mailtui.history import HistoryError, resolve
+    from mailtui.history import resolve
     from mailtui.reports import format_for, render, write_atomically
 
-    try:
-        scan = resolve(args.scan)
-    except HistoryError as exc:
-        raise UsageError(str(exc)) from exc
+    scan = resolve(args.scan)
     fmt = args.format or (format_for(args.output) if args.output else None)
     text = render(scan, fmt or "markdown")
     if args.output is None:

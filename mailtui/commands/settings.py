@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mailtui.clients import CLIENTS, render_client
-    from mailtui.history import HistoryError, resolve
+    from mailtui.history import resolve
     from mailtui.reports import write_atomically
 
     if args.user is not None and (
@@ -50,10 +50,7 @@ def run(args: argparse.Namespace) -> int:
         # A line break would start a new directive in the client's file
         # (msmtp's passwordeval runs a command).
         raise UsageError(f"--user wants a login on one line: {args.user!r}")
-    try:
-        scan = resolve(args.scan)
-    except HistoryError as exc:
-        raise UsageError(str(exc)) from exc
+    scan = resolve(args.scan)
     if args.client == "all":
         parts = [
             f"==> {CLIENTS[name][1]} ({name}) <==\n"
